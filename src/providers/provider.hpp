@@ -1,0 +1,82 @@
+// Provider interface: turns a normalised ChatRequest into an HTTP request, and an upstream response
+// into normalised deltas, a finish reason, usage, or a typed UpstreamError. Providers know vendor JSON;
+// nothing else does. All methods run on the loop thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/types.hpp"
+#include "net/http_client.hpp"
+
+namespace glm {
+
+class Credentials;
+
+// Receives what the stream produced, in order. `content`/`reasoning` are appended text (either may be empty).
+class DeltaSink {
+ public:
+  virtual ~DeltaSink() = default;
+  virtual void on_delta(std::string_view content, std::string_view reasoning) = 0;
+};
+
+// Parses one HTTP response (one attempt). The chat driver feeds it the head, the body bytes and the end;
+// it writes into `result` (finish_reason, usage, model, extra) and calls sink.on_delta for new text.
+// content/reasoning accumulation is the driver's job (it sees every delta).
+class ChatStream {
+ public:
+  virtual ~ChatStream() = default;
+  virtual void on_head(int status, const net::Headers& headers) = 0;
+  virtual void on_body(std::string_view bytes) = 0;
+  // The body ended cleanly (connection closed or transfer complete).
+  virtual void on_eof() = 0;
+
+  // The stream reached its logical end ([DONE], is_end, final finish_reason, or a complete JSON body).
+  bool done() const { return done_; }
+  // Set when the response is (or turned into) an error; the driver stops feeding then.
+  const std::optional<UpstreamError>& error() const { return error_; }
+
+ protected:
+  bool done_ = false;
+  std::optional<UpstreamError> error_;
+};
+
+// Everything a provider needs from the server, handed over at construction.
+struct ProviderContext {
+  asio::io_context& io;
+  std::shared_ptr<net::HttpClient> http;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string_view name() const = 0;
+
+  // Checks the request against what this provider accepts (option ranges, message shapes).
+  // Returns an InvalidParams message naming the field and the range, e.g.
+  // "options.temperature: must be in [0, 1] for zhipu".
+  virtual std::optional<std::string> validate(const ChatRequest& request) const = 0;
+
+  // Builds the upstream request. Asynchronous because credentials may need fetching (Qianfan's OAuth
+  // token, api_key_cmd); simple providers call `done` before returning. `done` is called exactly once.
+  using PrepareDone = std::function<void(Result<net::Request>)>;
+  virtual void prepare(const ChatRequest& request, PrepareDone done) = 0;
+
+  // A parser for one response to the request `prepare` built.
+  virtual std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
+                                                  DeltaSink& sink) = 0;
+
+  // Credentials were rejected as stale (UpstreamError::refresh_credentials); drop caches so the next
+  // prepare() fetches fresh ones.
+  virtual void invalidate_credentials() {}
+};
+
+// Creates the provider named by config.name (zhipu, dashscope, dashscope-compat, qianfan, openai);
+// nullptr for an unknown name.
+std::unique_ptr<Provider> make_provider(const ProviderConfig& config, ProviderContext context);
+
+}  // namespace glm
