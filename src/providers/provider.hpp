@@ -22,6 +22,10 @@ class DeltaSink {
  public:
   virtual ~DeltaSink() = default;
   virtual void on_delta(std::string_view content, std::string_view reasoning) = 0;
+  // The upstream rewrote text it had already sent (DashScope cumulative output whose new text is not an
+  // extension of the old): everything so far is replaced by these full texts. Clients get a delta with
+  // `replace: true` (docs/protocol.md).
+  virtual void on_replace(std::string_view content, std::string_view reasoning) = 0;
 };
 
 // Parses one HTTP response (one attempt). The chat driver feeds it the head, the body bytes and the end;
