@@ -1,2 +1,143 @@
-// Temporary entry point while the foundation lands (replaced by the real one in this session).
-int main() { return 0; }
+// glm-server: JSON-RPC 2.0 over stdin/stdout for GLM chat, explain and model listing.
+// Wires the stdio transport to the server on one asio loop thread (DESIGN.md §1).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <curl/curl.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "core/config.hpp"
+#include "rpc/transport.hpp"
+#include "server/server.hpp"
+
+namespace {
+
+const char* const kUsage =
+    "usage: glm-server [--config PATH] [--log-file PATH] [--log-level LEVEL] [--version] [--help]\n"
+    "\n"
+    "Speaks JSON-RPC 2.0 on stdin/stdout (Content-Length framing, or one JSON value per line).\n"
+    "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, models/list.\n"
+    "Protocol: docs/protocol.md.\n"
+    "\n"
+    "  --config PATH      config file (default: $XDG_CONFIG_HOME/glm-server/config.json if present)\n"
+    "  --log-file PATH    write logs there instead of stderr\n"
+    "  --log-level LEVEL  trace, debug, info, warn, error, off (default: info)\n"
+    "  --version          print the version and exit\n"
+    "  --help             print this and exit\n";
+
+struct Args {
+  std::string config, log_file, log_level = "info";
+};
+
+[[noreturn]] void die_usage(const std::string& message) {
+  std::fprintf(stderr, "glm-server: %s\n\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      std::string prefix = std::string(name) + "=";
+      if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
+      if (i + 1 >= argc) die_usage(std::string(name) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--version") {
+      std::printf("glm-server %s\n", GLM_VERSION);
+      std::exit(0);
+    } else if (arg.rfind("--config", 0) == 0) {
+      a.config = value("--config");
+    } else if (arg.rfind("--log-file", 0) == 0) {
+      a.log_file = value("--log-file");
+    } else if (arg.rfind("--log-level", 0) == 0) {
+      a.log_level = value("--log-level");
+    } else {
+      die_usage("unknown argument '" + arg + "'");
+    }
+  }
+  return a;
+}
+
+void setup_logging(const Args& a) {
+  auto level = spdlog::level::from_str(a.log_level);
+  if (level == spdlog::level::off && a.log_level != "off") die_usage("unknown log level '" + a.log_level + "'");
+  std::shared_ptr<spdlog::logger> logger;
+  try {
+    if (!a.log_file.empty())
+      logger = spdlog::basic_logger_mt("glm", a.log_file);
+    else
+      logger = std::make_shared<spdlog::logger>("glm", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  } catch (const spdlog::spdlog_ex& e) {
+    std::fprintf(stderr, "glm-server: cannot open log file: %s\n", e.what());
+    std::exit(2);
+  }
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::info);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %L %v");
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = parse_args(argc, argv);
+  setup_logging(args);
+  // A client that closes our stdout must not kill us with SIGPIPE; write errors are handled instead.
+  signal(SIGPIPE, SIG_IGN);
+
+  glm::Config config = glm::Config::defaults();
+  std::string path = args.config.empty() ? glm::default_config_path() : args.config;
+  if (!path.empty()) {
+    if (auto err = glm::load_config_file(config, path)) {
+      std::fprintf(stderr, "glm-server: %s\n", err->c_str());
+      return 2;
+    }
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  asio::io_context io(1);
+  glm::rpc::StdioTransport transport(io, STDIN_FILENO, STDOUT_FILENO, static_cast<size_t>(config.max_message_bytes));
+  int exit_code = 0;
+  bool exiting = false;
+  auto exit_fn = [&](int code) {
+    if (exiting) return;
+    exiting = true;
+    exit_code = code;
+    transport.when_flushed([&] { io.stop(); });
+  };
+  glm::Server server(io, config, [&](glm::rpc::Framing f, const glm::Json& m) { transport.send(f, m); }, exit_fn);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const asio::error_code& ec, int) {
+    if (!ec) server.input_closed();
+  });
+
+  transport.start({
+      [&](glm::rpc::Frame&& f) { server.dispatcher().dispatch(std::move(f)); },
+      [&](glm::rpc::FrameError&& e) { server.dispatcher().framing_error(e); },
+      [&] { server.input_closed(); },
+      [&] { server.output_closed(); },
+  });
+  spdlog::info("glm-server {} ready (pid {})", GLM_VERSION, static_cast<int>(getpid()));
+  io.run();
+  spdlog::info("exiting with status {}", exit_code);
+  spdlog::shutdown();
+  std::fflush(stdout);
+  // The reader thread may be blocked in read(); leave without running destructors that would race it.
+  _exit(exit_code);
+}

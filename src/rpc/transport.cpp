@@ -1,0 +1,136 @@
+#include "rpc/transport.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace glm::rpc {
+
+StdioTransport::StdioTransport(asio::io_context& io, int in_fd, int out_fd, size_t max_message)
+    : io_(io), in_fd_(in_fd), out_fd_(out_fd), max_message_(max_message) {
+  struct stat st {};
+  if (fstat(out_fd_, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    int flags = fcntl(out_fd_, F_GETFL);
+    if (flags >= 0 && fcntl(out_fd_, F_SETFL, flags | O_NONBLOCK) == 0)
+      out_ = std::make_unique<asio::posix::stream_descriptor>(io_, out_fd_);
+  }
+}
+
+StdioTransport::~StdioTransport() {
+  if (out_) out_->release();  // the fd is the process's stdout, not ours to close
+}
+
+void StdioTransport::start(Handlers handlers) {
+  handlers_ = std::move(handlers);
+  // The thread only touches its own FrameReader and posts copies into the loop.
+  std::thread([this] {
+    FrameReader reader(
+        [this](Frame&& f) { asio::post(io_, [this, f = std::move(f)]() mutable { handlers_.on_frame(std::move(f)); }); },
+        [this](FrameError&& e) { asio::post(io_, [this, e = std::move(e)]() mutable { handlers_.on_error(std::move(e)); }); },
+        max_message_);
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+      ssize_t n = ::read(in_fd_, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      reader.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+    }
+    reader.finish();
+    asio::post(io_, [this] { handlers_.on_input_closed(); });
+  }).detach();
+}
+
+void StdioTransport::send(Framing framing, const Json& message) {
+  if (output_closed_) return;
+  std::string body = to_wire(message);
+  std::string out;
+  if (framing == Framing::lsp) {
+    out.reserve(body.size() + 32);
+    out += "Content-Length: ";
+    out += std::to_string(body.size());
+    out += "\r\n\r\n";
+    out += body;
+  } else {
+    out = std::move(body);
+    out += '\n';
+  }
+  if (!out_) {
+    write_blocking(out);
+    run_flushed_callbacks();
+    return;
+  }
+  queued_bytes_ += out.size();
+  queue_.push_back(std::move(out));
+  if (in_flight_ == 0) write_some();
+}
+
+void StdioTransport::write_blocking(const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(out_fd_, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      mark_output_closed();
+      return;
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+void StdioTransport::write_some() {
+  // Gather everything queued into one write: many small deltas become one syscall under load.
+  std::vector<asio::const_buffer> bufs;
+  in_flight_ = std::min<size_t>(queue_.size(), 256);
+  bufs.reserve(in_flight_);
+  for (size_t i = 0; i < in_flight_; ++i) bufs.emplace_back(asio::buffer(queue_[i]));
+  asio::async_write(*out_, bufs, [this](const asio::error_code& ec, size_t) {
+    for (size_t i = 0; i < in_flight_; ++i) {
+      queued_bytes_ -= queue_.front().size();
+      queue_.pop_front();
+    }
+    in_flight_ = 0;
+    if (ec) {
+      mark_output_closed();
+      return;
+    }
+    if (!queue_.empty())
+      write_some();
+    else
+      run_flushed_callbacks();
+  });
+}
+
+void StdioTransport::mark_output_closed() {
+  if (output_closed_) return;
+  output_closed_ = true;
+  queue_.clear();
+  queued_bytes_ = 0;
+  spdlog::info("stdout closed by the client");
+  run_flushed_callbacks();
+  if (handlers_.on_output_closed) asio::post(io_, handlers_.on_output_closed);
+}
+
+void StdioTransport::when_flushed(std::function<void()> fn) {
+  if (output_closed_ || queue_.empty()) {
+    fn();
+    return;
+  }
+  flushed_.push_back(std::move(fn));
+}
+
+void StdioTransport::run_flushed_callbacks() {
+  while (!flushed_.empty()) {
+    auto fn = std::move(flushed_.front());
+    flushed_.pop_front();
+    fn();
+  }
+}
+
+}  // namespace glm::rpc

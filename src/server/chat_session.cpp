@@ -1,0 +1,232 @@
+#include "server/chat_session.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/history.hpp"
+#include "server/server.hpp"
+
+namespace glm {
+namespace {
+
+// Room left for the reply when fitting history: the request's max_tokens, else the model's max output,
+// else a modest default (the model may still stop earlier).
+int64_t reserved_output(const ChatRequest& req, const ModelInfo& info) {
+  if (req.options.max_tokens) return *req.options.max_tokens;
+  if (info.max_output_tokens) return std::min<int64_t>(*info.max_output_tokens, 4096);
+  return 1024;
+}
+
+Json error_data(const UpstreamError& e, const std::string& provider) {
+  Json d = {{"kind", error_kind_name(e.kind)}, {"provider", provider}};
+  if (e.http_status) d["http_status"] = *e.http_status;
+  if (!e.upstream_code.empty()) d["upstream_code"] = e.upstream_code;
+  if (!e.upstream_message.empty()) d["upstream_message"] = e.upstream_message;
+  if (!e.request_id.empty()) d["request_id"] = e.request_id;
+  if (e.retry_after_ms) d["retry_after_ms"] = *e.retry_after_ms;
+  return d;
+}
+
+UpstreamError from_net_error(const net::NetError& e, const std::string& provider) {
+  UpstreamError u;
+  u.kind = e.kind == net::NetError::Kind::timeout ? ErrorKind::timeout : ErrorKind::network;
+  u.message = provider + ": " + e.message;
+  // Only a failure to connect is known to have sent nothing upstream; it is safe to retry.
+  u.retryable = e.kind == net::NetError::Kind::connect;
+  return u;
+}
+
+}  // namespace
+
+ChatSession::ChatSession(Server& server, Provider& provider, ProviderConfig config, ChatRequest request,
+                         rpc::Reply reply)
+    : server_(server),
+      provider_(provider),
+      config_(std::move(config)),
+      request_(std::move(request)),
+      reply_(std::move(reply)),
+      id_(reply_.id()),
+      retry_timer_(server.io()) {
+  result_.model = request_.model;
+  result_.provider = request_.provider;
+}
+
+void ChatSession::start() {
+  if (auto bad = provider_.validate(request_)) {
+    reply_.error(rpc::code::invalid_params, *bad);
+    return finish();
+  }
+  model_info_ = find_model(request_.provider, request_.model);
+  if (model_info_) {
+    auto fitted = fit_history(request_.messages, *model_info_, reserved_output(request_, *model_info_));
+    if (!fitted) return fail(fitted.error());
+    dropped_messages_ = fitted.value().dropped_messages;
+    if (dropped_messages_)
+      spdlog::info("request {}: dropped {} oldest messages to fit {}/{}", rpc::to_wire(id_), dropped_messages_,
+                   request_.provider, request_.model);
+  }
+  prepare();
+}
+
+void ChatSession::prepare() {
+  std::weak_ptr<ChatSession> weak = weak_from_this();
+  provider_.prepare(request_, [weak](Result<net::Request> r) {
+    auto self = weak.lock();
+    if (!self || self->done_) return;
+    if (!r) return self->fail(r.error());
+    self->send(std::move(r.value()));
+  });
+}
+
+void ChatSession::send(net::Request request) {
+  // Transport settings come from the provider's config, whatever the provider built.
+  auto& o = request.options;
+  if (o.ca_file.empty()) o.ca_file = config_.ca_file;
+  if (o.ca_path.empty()) o.ca_path = config_.ca_path;
+  if (o.proxy.empty()) o.proxy = config_.proxy;
+  o.verify_tls = !config_.insecure;
+  o.connect_timeout_ms = std::min<int64_t>(config_.timeout_ms, 10000);
+  o.first_byte_timeout_ms = config_.timeout_ms;
+  o.idle_timeout_ms = config_.timeout_ms;
+
+  ++attempt_;
+  spdlog::debug("request {}: {} {} attempt {}", rpc::to_wire(id_), request_.provider, request_.model, attempt_);
+  stream_ = provider_.open_stream(request_, result_, *this);
+  std::weak_ptr<ChatSession> weak = weak_from_this();
+  net::Callbacks cb;
+  cb.on_head = [weak](int status, const net::Headers& headers) {
+    auto self = weak.lock();
+    if (!self || self->done_) return;
+    self->stream_->on_head(status, headers);
+    self->check_stream();
+  };
+  cb.on_data = [weak](std::string_view bytes) {
+    auto self = weak.lock();
+    if (!self || self->done_) return;
+    self->stream_->on_body(bytes);
+    self->check_stream();
+  };
+  cb.on_done = [weak](const net::NetError* error) {
+    auto self = weak.lock();
+    if (!self || self->done_) return;
+    self->on_transfer_done(error);
+  };
+  transfer_ = server_.http().start(std::move(request), std::move(cb));
+}
+
+void ChatSession::check_stream() {
+  if (done_) return;
+  if (stream_->error()) {
+    transfer_.cancel();
+    return fail(*stream_->error());
+  }
+  if (stream_->done()) {
+    transfer_.cancel();  // the logical end: don't wait for the server to close
+    succeed();
+  }
+}
+
+void ChatSession::on_transfer_done(const net::NetError* error) {
+  if (error) return fail(from_net_error(*error, request_.provider));
+  stream_->on_eof();
+  check_stream();
+  if (!done_) {
+    UpstreamError e;
+    e.kind = ErrorKind::network;
+    e.message = request_.provider + ": the response ended before the model finished";
+    fail(std::move(e));
+  }
+}
+
+void ChatSession::on_delta(std::string_view content, std::string_view reasoning) {
+  if (done_ || (content.empty() && reasoning.empty())) return;
+  result_.content.append(content);
+  result_.reasoning.append(reasoning);
+  streamed_ = true;
+  if (!request_.stream) return;
+  Json p = {{"id", id_}, {"seq", seq_++}};
+  if (!content.empty()) p["content"] = content;
+  if (!reasoning.empty()) p["reasoning"] = reasoning;
+  reply_.notify("chat/delta", std::move(p));
+}
+
+void ChatSession::on_replace(std::string_view content, std::string_view reasoning) {
+  if (done_) return;
+  result_.content.assign(content);
+  result_.reasoning.assign(reasoning);
+  streamed_ = true;
+  if (!request_.stream) return;
+  reply_.notify("chat/delta",
+                Json{{"id", id_}, {"seq", seq_++}, {"replace", true}, {"content", content}, {"reasoning", reasoning}});
+}
+
+void ChatSession::fail(UpstreamError error) {
+  if (done_) return;
+  // Stale credentials: refresh once and resend (Qianfan 110/111, an expired Zhipu JWT).
+  if (error.refresh_credentials && !refreshed_credentials_ && !streamed_) {
+    refreshed_credentials_ = true;
+    spdlog::info("request {}: {} credentials rejected; refreshing once", rpc::to_wire(id_), request_.provider);
+    provider_.invalidate_credentials();
+    return prepare();
+  }
+  // Retry only what is safe: nothing streamed yet, a connect failure, 429 or 5xx the provider calls
+  // retryable (never business codes like Zhipu 1113), at most max_retries times.
+  if (error.retryable && !streamed_ && attempt_ <= config_.max_retries) {
+    int64_t delay = error.retry_after_ms.value_or(250ll << (attempt_ - 1));
+    delay = std::clamp<int64_t>(delay, 0, 30000);
+    spdlog::info("request {}: {} ({}); retry {} in {} ms", rpc::to_wire(id_), error_kind_name(error.kind),
+                 error.http_status.value_or(0), attempt_, delay);
+    retry_timer_.expires_after(std::chrono::milliseconds(delay));
+    std::weak_ptr<ChatSession> weak = weak_from_this();
+    retry_timer_.async_wait([weak](const asio::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->done_) return;
+      self->prepare();
+    });
+    return;
+  }
+  spdlog::warn("request {}: {} error from {}: {}", rpc::to_wire(id_), error_kind_name(error.kind), request_.provider,
+               error.message);
+  Json data = error_data(error, request_.provider);
+  if (!result_.content.empty() || !result_.reasoning.empty())
+    data["partial"] = {{"content", result_.content}, {"reasoning", result_.reasoning}};
+  std::string message = error.message;
+  if (message.rfind(request_.provider, 0) != 0) message = request_.provider + ": " + message;
+  reply_.error(rpc::code::upstream_error, message, data);
+  finish();
+}
+
+void ChatSession::succeed() {
+  Json usage = nullptr;
+  if (result_.usage)
+    usage = {{"input_tokens", result_.usage->input_tokens},
+             {"output_tokens", result_.usage->output_tokens},
+             {"total_tokens", result_.usage->total_tokens}};
+  Json out = {{"content", result_.content},
+              {"reasoning", result_.reasoning},
+              {"finish_reason", result_.finish_reason.empty() ? "stop" : result_.finish_reason},
+              {"usage", usage},
+              {"model", result_.model},
+              {"provider", result_.provider},
+              {"dropped_messages", dropped_messages_}};
+  if (!result_.extra.empty()) out["extra"] = result_.extra;
+  reply_.result(std::move(out));
+  finish();
+}
+
+void ChatSession::cancel() {
+  if (done_) return;
+  reply_.error(rpc::code::request_cancelled, "Request cancelled");
+  finish();
+}
+
+void ChatSession::finish() {
+  if (done_) return;
+  done_ = true;
+  transfer_.cancel();
+  retry_timer_.cancel();
+  server_.session_ended(this);
+}
+
+}  // namespace glm

@@ -1,0 +1,59 @@
+// One chat/explain request from start to its single reply: history fitting, credential preparation,
+// the upstream transfer, retries, streaming deltas to the client, cancellation. Loop thread only.
+// Owned by the Server (sessions_) until it answers; callbacks hold weak references.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <asio/steady_timer.hpp>
+
+#include "core/catalog.hpp"
+#include "providers/provider.hpp"
+#include "rpc/dispatcher.hpp"
+
+namespace glm {
+
+class Server;
+
+class ChatSession : public std::enable_shared_from_this<ChatSession>, public DeltaSink {
+ public:
+  ChatSession(Server& server, Provider& provider, ProviderConfig config, ChatRequest request, rpc::Reply reply);
+
+  void start();
+  const Json& id() const { return id_; }
+  // $/cancelRequest, client EOF or shutdown: the transfer stops now and the request answers -32800.
+  void cancel();
+
+  void on_delta(std::string_view content, std::string_view reasoning) override;
+  void on_replace(std::string_view content, std::string_view reasoning) override;
+
+ private:
+  void prepare();
+  void send(net::Request request);
+  void check_stream();
+  void on_transfer_done(const net::NetError* error);
+  void fail(UpstreamError error);
+  void succeed();
+  void finish();
+
+  Server& server_;
+  Provider& provider_;
+  ProviderConfig config_;
+  ChatRequest request_;
+  const ModelInfo* model_info_ = nullptr;
+  rpc::Reply reply_;
+  Json id_;
+  ChatResult result_;
+  std::unique_ptr<ChatStream> stream_;
+  net::Transfer transfer_;
+  asio::steady_timer retry_timer_;
+  int64_t seq_ = 0;
+  size_t dropped_messages_ = 0;
+  int attempt_ = 0;
+  bool refreshed_credentials_ = false;
+  bool streamed_ = false;  // some text reached the client: never retry after that
+  bool done_ = false;
+};
+
+}  // namespace glm

@@ -1,0 +1,66 @@
+// The glm-server application: lifecycle (initialize/shutdown/exit), models/list, chat and explain.
+// Owns the providers and the HTTP client. Loop thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+
+#include "core/config.hpp"
+#include "net/http_client.hpp"
+#include "providers/provider.hpp"
+#include "rpc/dispatcher.hpp"
+
+namespace glm {
+
+class ChatSession;
+
+class Server {
+ public:
+  // `exit` is called once when the process should end with the given code (after pending replies
+  // are queued); main flushes stdout and exits.
+  Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit);
+  ~Server();
+
+  rpc::Dispatcher& dispatcher() { return dispatcher_; }
+
+  // stdin reached EOF: cancel in-flight requests (each answers -32800), then exit 0.
+  void input_closed();
+  // stdout is gone: nobody can read replies; stop everything and exit.
+  void output_closed();
+
+  // For ChatSession.
+  asio::io_context& io() { return io_; }
+  const Config& config() const { return config_; }
+  Provider* provider(const std::string& name);
+  rpc::CancelMap& cancels() { return cancels_; }
+  net::HttpClient& http() { return *http_; }
+  void session_ended(ChatSession* session);
+
+ private:
+  void register_methods();
+  Json models_json();
+  void start_chat(ChatRequest request, rpc::Reply& reply);
+
+  asio::io_context& io_;
+  Config config_;
+  std::function<void(int)> exit_;
+  rpc::Dispatcher dispatcher_;
+  rpc::CancelMap cancels_;
+  std::shared_ptr<net::HttpClient> http_;
+  std::map<std::string, std::unique_ptr<Provider>> providers_;
+  std::vector<std::unique_ptr<Provider>> retired_providers_;  // replaced by initialize; sessions may use them
+  std::map<ChatSession*, std::shared_ptr<ChatSession>> sessions_;
+  bool shutdown_requested_ = false;
+  bool exiting_ = false;
+};
+
+// Parses chat params into a ChatRequest; throws rpc::RpcError(-32602) naming the bad field.
+ChatRequest parse_chat_params(const Json& params, const Config& config);
+ChatRequest parse_explain_params(const Json& params, const Config& config);
+
+}  // namespace glm
