@@ -157,7 +157,8 @@ void Dispatcher::dispatch_one(const Json& m, Framing framing, const std::shared_
     return invalid(id, "missing \"method\" string");
   }
   const std::string method = method_it->get<std::string>();
-  Json params = m.contains("params") ? m["params"] : Json::object();
+  // Absent or null params are "no params" (several LSP clients send `params: null` for shutdown).
+  Json params = m.contains("params") && !m["params"].is_null() ? m["params"] : Json::object();
   if (!(params.is_object() || params.is_array())) return invalid(id, "params must be an object or array");
 
   if (!has_id) {  // notification: never answered, errors only logged

@@ -157,20 +157,15 @@ void FrameReader::feed(std::string_view in) {
           return iequals_prefix(probe.substr(0, n), word.substr(0, n));
         };
         bool json = probe[0] == '{' || probe[0] == '[';
-        bool header = may_be("content-length") || may_be("content-type");
-        if (json || (header && (buf_.size() >= 12 || line_ended))) {
-          if (!json && !starts_message(probe)) {  // a short line like "content-" is not a header
-            buf_.clear();
-            at_line_start_ = false;
-            break;
-          }
+        if (json || starts_message(probe)) {
           std::string replay = std::move(buf_);
           buf_.clear();
           state_ = State::idle;
           feed(replay);
           break;
         }
-        if (header && in.empty()) return;  // need more bytes to decide
+        bool undecided = (may_be("content-length") || may_be("content-type")) && !line_ended && buf_.size() < 14;
+        if (undecided) return;  // every byte of `in` is in buf_; wait for more
         buf_.clear();
         at_line_start_ = false;
         break;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing glm-server and the plugin needs, from Debian 12's packages.
+# Idempotent: only missing packages are installed. Needs root (or sudo).
+set -euo pipefail
+pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
+      nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2
+      neovim tmux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

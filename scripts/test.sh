@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command (README): installs what is missing, builds glm-server twice (release-ish and
+# ASan+UBSan) and runs every test suite under both: C++ unit and protocol tests, the Neovim suite
+# against the real server and the mock provider, and the tmux end-to-end test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+jobs=$(nproc)
+status=0
+for cfg in release asan; do
+  dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  if [ $cfg = asan ]; then dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DGLM_SANITIZE=ON); fi
+  echo "== $cfg build ($dir)"
+  cmake -S . -B $dir -G Ninja "${flags[@]}" >/dev/null
+  cmake --build $dir -j "$jobs"
+  echo "== $cfg tests"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir $dir --output-on-failure -j "$jobs" || status=1
+done
+exit $status
