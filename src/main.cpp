@@ -1,6 +1,7 @@
 // glm-server: JSON-RPC 2.0 over stdin/stdout for GLM chat, explain and model listing.
 // Wires the stdio transport to the server on one asio loop thread (DESIGN.md §1).
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,7 +24,7 @@
 namespace {
 
 const char* const kUsage =
-    "usage: glm-server [--config PATH] [--log-file PATH] [--log-level LEVEL] [--version] [--help]\n"
+    "usage: glm-server [--config PATH] [--log-file PATH] [--log-level LEVEL] [--drain] [--version] [--help]\n"
     "\n"
     "Speaks JSON-RPC 2.0 on stdin/stdout (Content-Length framing, or one JSON value per line).\n"
     "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, models/list.\n"
@@ -32,11 +33,14 @@ const char* const kUsage =
     "  --config PATH      config file (default: $XDG_CONFIG_HOME/glm-server/config.json if present)\n"
     "  --log-file PATH    write logs there instead of stderr\n"
     "  --log-level LEVEL  trace, debug, info, warn, error, off (default: info)\n"
+    "  --drain            at end of input, finish requests in flight instead of cancelling them\n"
+    "                     (the default when stdin is a regular file, e.g. glm-server < transcript)\n"
     "  --version          print the version and exit\n"
     "  --help             print this and exit\n";
 
 struct Args {
   std::string config, log_file, log_level = "info";
+  bool drain = false;
 };
 
 [[noreturn]] void die_usage(const std::string& message) {
@@ -60,6 +64,8 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--version") {
       std::printf("glm-server %s\n", GLM_VERSION);
       std::exit(0);
+    } else if (arg == "--drain") {
+      a.drain = true;
     } else if (arg.rfind("--config", 0) == 0) {
       a.config = value("--config");
     } else if (arg.rfind("--log-file", 0) == 0) {
@@ -110,6 +116,10 @@ int main(int argc, char** argv) {
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
+  // An editor closing our stdin is gone: cancel. A transcript file ending is not: let replies finish.
+  struct stat st {};
+  bool drain = args.drain || (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode));
+
   asio::io_context io(1);
   glm::rpc::StdioTransport transport(io, STDIN_FILENO, STDOUT_FILENO, static_cast<size_t>(config.max_message_bytes));
   int exit_code = 0;
@@ -130,7 +140,7 @@ int main(int argc, char** argv) {
   transport.start({
       [&](glm::rpc::Frame&& f) { server.dispatcher().dispatch(std::move(f)); },
       [&](glm::rpc::FrameError&& e) { server.dispatcher().framing_error(e); },
-      [&] { server.input_closed(); },
+      [&] { server.input_closed(drain); },
       [&] { server.output_closed(); },
   });
   spdlog::info("glm-server {} ready (pid {})", GLM_VERSION, static_cast<int>(getpid()));

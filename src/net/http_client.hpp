@@ -22,8 +22,8 @@ struct TransferOptions {
   std::string proxy;         // empty = libcurl's handling of the standard *_proxy env vars
   bool verify_tls = true;    // never false unless a user asked for it by name
   int64_t connect_timeout_ms = 10000;
-  int64_t first_byte_timeout_ms = 60000;  // request fully sent → first response byte
-  int64_t idle_timeout_ms = 60000;        // max gap between two received body chunks
+  int64_t first_byte_timeout_ms = 60000;  // start() → first response byte (connect and upload included); <= 0: none
+  int64_t idle_timeout_ms = 60000;        // max gap between two received chunks after the first byte; <= 0: none
 };
 
 struct Request {
@@ -54,8 +54,9 @@ struct Callbacks {
 
 class HttpClient;
 
-// Names an in-flight transfer. Cancelling (or destroying the last handle? no: explicit cancel) removes
-// the curl easy handle at once; no callback runs after cancel() returns. Safe to cancel twice or after done.
+// Names an in-flight transfer. Destroying a handle does nothing; cancel() removes the transfer at once
+// (from inside one of its own callbacks, curl's handle goes as soon as curl returns) and no callback
+// runs after cancel() returns. Safe to cancel twice, after done, or after the client is gone.
 class Transfer {
  public:
   Transfer() = default;

@@ -39,6 +39,10 @@ void Server::session_ended(ChatSession* session) {
   auto keep = std::move(it->second);
   sessions_.erase(it);
   cancels_.remove(keep->id());
+  if (draining_ && sessions_.empty() && !exiting_) {
+    exiting_ = true;
+    exit_(0);
+  }
   // The session may still be on the stack; release it from the loop.
   asio::post(io_, [keep = std::move(keep)] {});
 }
@@ -158,7 +162,12 @@ void Server::register_methods() {
   });
 }
 
-void Server::input_closed() {
+void Server::input_closed(bool drain) {
+  if (drain && !sessions_.empty()) {
+    spdlog::info("stdin closed; waiting for {} request(s) in flight", sessions_.size());
+    draining_ = true;
+    return;
+  }
   spdlog::info("stdin closed; {} request(s) in flight are cancelled", cancels_.size());
   cancels_.cancel_all();
   if (!exiting_) {

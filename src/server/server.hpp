@@ -28,8 +28,9 @@ class Server {
 
   rpc::Dispatcher& dispatcher() { return dispatcher_; }
 
-  // stdin reached EOF: cancel in-flight requests (each answers -32800), then exit 0.
-  void input_closed();
+  // stdin reached EOF: cancel in-flight requests (each answers -32800), then exit 0; with `drain`,
+  // let them finish first (transcripts and `echo ... | glm-server --drain`).
+  void input_closed(bool drain = false);
   // stdout is gone: nobody can read replies; stop everything and exit.
   void output_closed();
 
@@ -57,6 +58,7 @@ class Server {
   std::map<ChatSession*, std::shared_ptr<ChatSession>> sessions_;
   bool shutdown_requested_ = false;
   bool exiting_ = false;
+  bool draining_ = false;
 };
 
 // Parses chat params into a ChatRequest; throws rpc::RpcError(-32602) naming the bad field.

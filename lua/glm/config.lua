@@ -1,0 +1,150 @@
+-- Options: documented defaults (doc/glm.txt, "glm-options") merged with the user's setup() table.
+-- Validation walks the user's table against a schema so a typo or a wrong type is reported by name
+-- instead of being silently ignored.
+local M = {}
+
+M.defaults = {
+  -- "provider/model" sent with every request; nil lets the server use its default_model.
+  model = nil,
+  -- Request options passed through to the server (temperature, top_p, max_tokens, thinking, ...).
+  options = {},
+  server = {
+    cmd = nil, -- path to glm-server; nil = <plugin root>/build/glm-server
+    args = {}, -- extra command-line arguments
+    config = {}, -- sent as initialize.config (same schema as the server's config file)
+    log_file = nil, -- nil = stdpath('cache')/glm/server.log
+    log_level = 'info',
+    shutdown_timeout_ms = 300,
+  },
+  chat = {
+    layout = 'split', -- split | vsplit | float | tab
+    system_prompt = nil,
+    save = true,
+    dir = nil, -- nil = stdpath('data')/glm/chats
+    save_interval_ms = 500,
+    fold_reasoning = true,
+  },
+  float = {
+    width = 80,
+    max_height = 20,
+    border = 'rounded',
+  },
+  keymaps = {
+    send = '<CR>', -- normal mode, chat buffer
+    send_insert = '<C-s>', -- insert mode, chat buffer
+    cancel = '<C-c>',
+    new_chat = '<C-n>',
+    close = 'q',
+    to_chat = 'c', -- ask/explain float: continue in a chat
+  },
+  status_text = 'GLM ⋯',
+}
+
+-- Schema: option path -> accepted types. Tables listed as "table" are free-form (passed through).
+local key_type = { 'string', 'boolean' } -- a keymap, or false to disable it
+local schema = {
+  model = { 'string', 'nil' },
+  options = { 'table' },
+  server = {
+    cmd = { 'string', 'nil' },
+    args = { 'table' },
+    config = { 'table' },
+    log_file = { 'string', 'nil' },
+    log_level = { 'string' },
+    shutdown_timeout_ms = { 'number' },
+  },
+  chat = {
+    layout = { 'string', enum = { 'split', 'vsplit', 'float', 'tab' } },
+    system_prompt = { 'string', 'nil' },
+    save = { 'boolean' },
+    dir = { 'string', 'nil' },
+    save_interval_ms = { 'number' },
+    fold_reasoning = { 'boolean' },
+  },
+  float = {
+    width = { 'number' },
+    max_height = { 'number' },
+    border = { 'string', 'table' },
+  },
+  keymaps = {
+    send = key_type,
+    send_insert = key_type,
+    cancel = key_type,
+    new_chat = key_type,
+    close = key_type,
+    to_chat = key_type,
+  },
+  status_text = { 'string' },
+}
+
+local function is_leaf(spec)
+  return spec[1] ~= nil
+end
+
+local function check(value, spec, path)
+  if type(value) ~= 'table' then
+    return ("option '%s' must be a table, got %s"):format(path == '' and 'opts' or path, type(value))
+  end
+  for k, v in pairs(value) do
+    local name = path == '' and tostring(k) or (path .. '.' .. tostring(k))
+    local sub = spec[k]
+    if sub == nil then
+      return ("unknown option '%s'"):format(name)
+    end
+    if is_leaf(sub) then
+      local ok = vim.tbl_contains(sub, type(v))
+      if not ok then
+        return ("option '%s' must be %s, got %s"):format(name, table.concat(sub, ' or '), type(v))
+      end
+      if sub.enum and not vim.tbl_contains(sub.enum, v) then
+        return ("option '%s' must be one of %s, got '%s'"):format(name, table.concat(sub.enum, ', '), tostring(v))
+      end
+      if type(v) == 'boolean' and sub == key_type and v == true then
+        return ("option '%s' must be a key (string) or false"):format(name)
+      end
+    else
+      local err = check(v, sub, name)
+      if err then
+        return err
+      end
+    end
+  end
+  return nil
+end
+
+M.values = vim.deepcopy(M.defaults)
+
+-- Returns nil on success, or the error message (already shown to the user) on failure; the previous
+-- values stay in effect on failure.
+function M.setup(opts)
+  opts = opts or {}
+  local err = check(opts, schema, '')
+  if err then
+    vim.notify('glm.setup: ' .. err, vim.log.levels.ERROR, { title = 'glm' })
+    return err
+  end
+  -- Free-form tables replace rather than merge element-wise where merging lists makes no sense.
+  M.values = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts)
+  if opts.server and opts.server.args then
+    M.values.server.args = vim.deepcopy(opts.server.args)
+  end
+  return nil
+end
+
+function M.get()
+  return M.values
+end
+
+function M.chat_dir()
+  return M.values.chat.dir or (vim.fn.stdpath('data') .. '/glm/chats')
+end
+
+function M.log_file()
+  return M.values.server.log_file or (vim.fn.stdpath('cache') .. '/glm/server.log')
+end
+
+function M.server_cmd()
+  return M.values.server.cmd or (require('glm.util').plugin_root() .. '/build/glm-server')
+end
+
+return M

@@ -1,0 +1,267 @@
+-- Public Lua API (doc/glm.txt, "glm-lua"). Works without setup(): defaults apply until it is called.
+-- Heavy modules (rpc, views) load on first use.
+local config = require('glm.config')
+local util = require('glm.util')
+
+local api = vim.api
+local M = {}
+
+local state = { model = nil }
+
+-- Merges `opts` over the defaults. Returns true, or false after telling the user which option is wrong.
+function M.setup(opts)
+  local before = config.get().server
+  if config.setup(opts) ~= nil then
+    return false
+  end
+  -- A running server was started with the old server options; the next request starts a new one.
+  local rpc = package.loaded['glm.rpc']
+  if rpc and not vim.deep_equal(before, config.get().server) then
+    rpc.stop()
+  end
+  return true
+end
+
+-- The model requests use: the one picked with :GlmModel, else opts.model, else nil (server default).
+function M.current_model()
+  return state.model or config.get().model
+end
+
+function M.set_model(id)
+  state.model = id
+end
+
+-- For the statusline: status_text while a request streams, "" otherwise. Cheap: loads nothing.
+function M.status()
+  local reply = package.loaded['glm.reply']
+  if reply and reply.active_count() > 0 then
+    return config.get().status_text
+  end
+  return ''
+end
+
+local function trim(s)
+  return (s:gsub('^%s+', ''):gsub('%s+$', ''))
+end
+
+-- Lines l1..l2 (1-based, inclusive) of `buf` with what the model needs to read them.
+function M._context(buf, l1, l2)
+  local lines = api.nvim_buf_get_lines(buf, l1 - 1, l2, false)
+  local name = api.nvim_buf_get_name(buf)
+  return {
+    code = table.concat(lines, '\n'),
+    language = util.buf_get(buf, 'filetype'),
+    path = name ~= '' and vim.fn.fnamemodify(name, ':~:.') or '',
+    l1 = l1,
+    l2 = l2,
+  }
+end
+
+-- A markdown fence long enough not to be closed by backticks inside the code.
+function M._fence(ctx)
+  local longest = 2
+  for run in ctx.code:gmatch('`+') do
+    longest = math.max(longest, #run)
+  end
+  local ticks = string.rep('`', longest + 1)
+  local where = ctx.path ~= '' and ('`%s` lines %d-%d'):format(ctx.path, ctx.l1, ctx.l2)
+    or ('lines %d-%d'):format(ctx.l1, ctx.l2)
+  return where .. ':\n' .. ticks .. ctx.language .. '\n' .. ctx.code .. '\n' .. ticks
+end
+
+local function base_params()
+  local params = { model = M.current_model(), stream = true }
+  local options = config.get().options
+  if next(options) ~= nil then
+    params.options = options
+  end
+  return params
+end
+
+-- Asks one question; the answer streams into a float. opts.range = {l1, l2} of the current buffer
+-- sends those lines along. Returns the reply object (see glm.reply) and the float state.
+function M.ask(question, opts)
+  opts = opts or {}
+  if question == nil or trim(question) == '' then
+    vim.ui.input({ prompt = 'Ask GLM: ' }, function(q)
+      if q and trim(q) ~= '' then
+        M.ask(q, opts)
+      end
+    end)
+    return
+  end
+  local content = question
+  if opts.range then
+    local buf = opts.buf or api.nvim_get_current_buf()
+    content = question .. '\n\n' .. M._fence(M._context(buf, opts.range[1], opts.range[2]))
+  end
+  local messages = {}
+  local sys = config.get().chat.system_prompt
+  if sys then
+    messages[#messages + 1] = { role = 'system', content = sys }
+  end
+  messages[#messages + 1] = { role = 'user', content = content }
+  local params = base_params()
+  params.messages = messages
+  local reply = require('glm.reply').new():start('chat', params)
+  local f = require('glm.float').stream(reply, { messages = messages, title = 'GLM' })
+  return reply, f
+end
+
+-- The function around the cursor (Tree-sitter, when a parser is available), else the paragraph.
+function M._default_range(buf, win)
+  local cursor = api.nvim_win_get_cursor(win)
+  local row = cursor[1]
+  local ok, parser = pcall(vim.treesitter.get_parser, buf)
+  if ok and parser then
+    local ok2, trees = pcall(function()
+      return parser:parse()
+    end)
+    if ok2 and trees and trees[1] then
+      local node = trees[1]:root():named_descendant_for_range(row - 1, cursor[2], row - 1, cursor[2])
+      while node do
+        local t = node:type()
+        if t:find('function') or t:find('method') or t:find('definition') or t:find('class') then
+          local sr, _, er, ec = node:range()
+          if ec == 0 and er > sr then
+            er = er - 1
+          end
+          return sr + 1, er + 1
+        end
+        node = node:parent()
+      end
+    end
+  end
+  local n = api.nvim_buf_line_count(buf)
+  local function blank(l)
+    return (api.nvim_buf_get_lines(buf, l - 1, l, false)[1] or ''):match('^%s*$') ~= nil
+  end
+  local l1, l2 = row, row
+  while l1 > 1 and not blank(l1 - 1) do
+    l1 = l1 - 1
+  end
+  while l2 < n and not blank(l2 + 1) do
+    l2 = l2 + 1
+  end
+  return l1, l2
+end
+
+-- Where an explain float goes: just below line l2 of `win`, or above l1 (growing upwards) when there
+-- is more room there.
+function M._anchor(win, l1, l2)
+  local wpos = vim.fn.win_screenpos(win)
+  local info = vim.fn.getwininfo(win)[1] or {}
+  local col = (info.textoff or 0) + 2
+  local below = vim.fn.screenpos(win, l2, 1).row
+  local row
+  if below > 0 then
+    row = below - wpos[1] + 1
+  else
+    row = api.nvim_win_call(win, vim.fn.winline)
+  end
+  local win_h = api.nvim_win_get_height(win)
+  local need = config.get().float.max_height + 2
+  if row + need > win_h then
+    local top = vim.fn.screenpos(win, l1, 1).row
+    top = top > 0 and (top - wpos[1]) or (row - 1)
+    if top > win_h - row then
+      return { win = win, row = top, col = col, corner = 'SW' }
+    end
+  end
+  return { win = win, row = row, col = col, corner = 'NW' }
+end
+
+-- Explains lines of the current buffer (opts.range = {l1, l2}, default: function or paragraph at the
+-- cursor) in a float anchored next to them. opts.question: what to ask about the code.
+function M.explain(opts)
+  opts = opts or {}
+  local win = api.nvim_get_current_win()
+  local buf = api.nvim_win_get_buf(win)
+  local l1, l2
+  if opts.range then
+    l1, l2 = opts.range[1], opts.range[2]
+  else
+    l1, l2 = M._default_range(buf, win)
+  end
+  local ctx = M._context(buf, l1, l2)
+  local params = base_params()
+  params.code = ctx.code
+  params.language = ctx.language ~= '' and ctx.language or nil
+  params.path = ctx.path ~= '' and ctx.path or nil
+  local question = opts.question and trim(opts.question) ~= '' and opts.question or nil
+  params.question = question
+  local reply = require('glm.reply').new():start('explain', params)
+  -- What a follow-up chat shows as the first question.
+  local asked = (question or 'Explain this code.') .. '\n\n' .. M._fence(ctx)
+  local f = require('glm.float').stream(reply, {
+    messages = { { role = 'user', content = asked } },
+    anchor = M._anchor(win, l1, l2),
+    title = 'GLM explain',
+  })
+  return reply, f
+end
+
+function M.chat(opts)
+  return require('glm.chat').open(opts)
+end
+
+function M.chats(layout)
+  return require('glm.chat').pick(layout)
+end
+
+-- Cancels every request in flight.
+function M.cancel()
+  local reply = package.loaded['glm.reply']
+  if reply then
+    reply.cancel_all()
+  end
+end
+
+-- :GlmModel: pick the model for later requests from the server's models/list.
+function M.select_model()
+  require('glm.rpc').request('models/list', vim.empty_dict(), {
+    on_done = function(err, result)
+      if err then
+        if not err.quiet then
+          util.notify('models/list failed: ' .. (err.message or '?'), vim.log.levels.ERROR)
+        end
+        return
+      end
+      local models = util.nonnil(result and result.models) or {}
+      if #models == 0 then
+        util.notify('the server knows no models', vim.log.levels.WARN)
+        return
+      end
+      local current = M.current_model()
+      vim.ui.select(models, {
+        prompt = 'GLM model',
+        format_item = function(m)
+          local s = m.id
+          if m.configured == false then
+            s = s .. '  (no credentials)'
+          end
+          if m.id == current then
+            s = s .. '  *'
+          end
+          return s
+        end,
+      }, function(choice)
+        if choice then
+          M.set_model(choice.id)
+          util.notify('model: ' .. choice.id)
+        end
+      end)
+    end,
+  })
+end
+
+function M.open_log()
+  local path = config.log_file()
+  if vim.fn.filereadable(path) == 0 then
+    util.notify('no server log yet at ' .. path, vim.log.levels.WARN)
+    return
+  end
+  vim.cmd('split ' .. vim.fn.fnameescape(path))
+end
+
+return M

@@ -1,0 +1,59 @@
+-- Load guard and user commands only: everything else loads on first use.
+if vim.g.loaded_glm then
+  return
+end
+vim.g.loaded_glm = 1
+
+local cmd = vim.api.nvim_create_user_command
+
+local function range_of(c)
+  if c.range and c.range > 0 then
+    return { c.line1, c.line2 }
+  end
+  return nil
+end
+
+cmd('GlmAsk', function(c)
+  require('glm').ask(c.args, { range = range_of(c) })
+end, { nargs = '*', range = true, desc = 'Ask GLM a question (with a range: about those lines)' })
+
+cmd('GlmExplain', function(c)
+  require('glm').explain({ range = range_of(c), question = c.args })
+end, { nargs = '*', range = true, desc = 'Explain the selection (or the function/paragraph at the cursor)' })
+
+cmd('GlmChat', function(c)
+  require('glm').chat({ new = c.bang, layout = c.args ~= '' and c.args or nil })
+end, {
+  nargs = '?',
+  bang = true,
+  complete = function()
+    return { 'split', 'vsplit', 'float', 'tab' }
+  end,
+  desc = 'Open the GLM chat (! starts a new one)',
+})
+
+cmd('GlmChats', function(c)
+  require('glm').chats(c.args ~= '' and c.args or nil)
+end, { nargs = '?', desc = 'Reopen a saved GLM chat' })
+
+cmd('GlmModel', function()
+  require('glm').select_model()
+end, { desc = 'Pick the GLM model' })
+
+cmd('GlmCancel', function()
+  require('glm').cancel()
+end, { desc = 'Cancel GLM requests in flight' })
+
+cmd('GlmLog', function()
+  require('glm').open_log()
+end, { desc = 'Open the glm-server log' })
+
+vim.api.nvim_create_autocmd('VimLeavePre', {
+  group = vim.api.nvim_create_augroup('glm_exit', { clear = true }),
+  callback = function()
+    local rpc = package.loaded['glm.rpc']
+    if rpc then
+      rpc.stop()
+    end
+  end,
+})
