@@ -16,20 +16,18 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) --target glm-server -j $(JOBS)
 
-# Everything, then every registered test (C++ units, protocol transcripts, Lua suite, tmux e2e).
-test: $(BUILD)/CMakeCache.txt
-	cmake -S . -B $(BUILD) -DGLM_BUILD_TESTS=ON
-	cmake --build $(BUILD) -j $(JOBS)
-	ctest --test-dir $(BUILD) --output-on-failure
+# Everything: installs what is missing, builds (normal + ASan/UBSan) and runs every test (README).
+test:
+	./scripts/test.sh
 
 # Only the headless Neovim suite.
 test-lua: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) --target glm-server glm-mock-provider -j $(JOBS)
 	tests/lua/run.sh $(BUILD)/glm-server $(BUILD)/glm-mock-provider
 
-# Build dependencies on Debian/Ubuntu (Neovim and tmux are only needed for the tests).
+# Build and test dependencies from Debian's packages (root or sudo).
 deps:
-	@echo "sudo apt-get install cmake ninja-build g++ libcurl4-openssl-dev nlohmann-json3-dev libasio-dev libspdlog-dev catch2 libssl-dev neovim tmux"
+	./scripts/deps.sh
 
 clean:
 	rm -rf $(BUILD)
