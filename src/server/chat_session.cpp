@@ -130,8 +130,9 @@ void ChatSession::check_stream() {
 void ChatSession::on_transfer_done(const net::NetError* error) {
   if (error) return fail(from_net_error(*error, request_.provider));
   stream_->on_eof();
-  check_stream();
-  if (!done_) {
+  if (stream_->error()) return fail(*stream_->error());
+  if (stream_->done()) return succeed();
+  {
     UpstreamError e;
     e.kind = ErrorKind::network;
     e.message = request_.provider + ": the response ended before the model finished";
