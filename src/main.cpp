@@ -12,7 +12,6 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
-#include <curl/curl.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -114,7 +113,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   // An editor closing our stdin is gone: cancel. A transcript file ending is not: let replies finish.
   struct stat st {};

@@ -9,7 +9,7 @@
 // curl, after the transfer has been removed from the multi handle.
 #include "net/http_client.hpp"
 
-#include <curl/curl.h>
+#include "net/curl_lib.hpp"
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,10 +43,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+  void operator()(CURL* easy) const { curl_lib::curl_easy_cleanup(easy); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(curl_slist* list) const { curl_lib::curl_slist_free_all(list); }
 };
 using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
@@ -66,7 +66,7 @@ const std::string& system_ca_path() {
 
 void global_init_once() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { curl_lib::curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 NetError::Kind classify(CURLcode code) {
@@ -160,23 +160,23 @@ class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(asio::io_context& io) : io_(io), timer_(io) {
     global_init_once();
-    multi_ = curl_multi_init();
+    multi_ = curl_lib::curl_multi_init();
     if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlHttpClient::on_socket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::on_timer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, long(CURLPIPE_MULTIPLEX));
+    curl_lib::curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlHttpClient::on_socket);
+    curl_lib::curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_lib::curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::on_timer);
+    curl_lib::curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    curl_lib::curl_multi_setopt(multi_, CURLMOPT_PIPELINING, long(CURLPIPE_MULTIPLEX));
   }
 
   ~CurlHttpClient() override {
     // No callbacks from here on: everything is dead before curl gets to run again.
     for (auto& [id, t] : transfers_) t->dead = true;
     for (auto& [id, t] : transfers_) {
-      if (t->added) curl_multi_remove_handle(multi_, t->easy.get());
+      if (t->added) curl_lib::curl_multi_remove_handle(multi_, t->easy.get());
     }
     transfers_.clear();
-    curl_multi_cleanup(multi_);  // closes cached connections through close_socket()
+    curl_lib::curl_multi_cleanup(multi_);  // closes cached connections through close_socket()
     for (auto& [fd, s] : sockets_) s->release();
     sockets_.clear();
   }
@@ -234,24 +234,24 @@ class CurlHttpClient final : public HttpClient {
 // ---------------------------------------------------------------- starting and stopping transfers
 
 std::optional<NetError> CurlHttpClient::setup(TransferState& t, Request& request) {
-  CURL* easy = curl_easy_init();
+  CURL* easy = curl_lib::curl_easy_init();
   if (easy == nullptr) return NetError{NetError::Kind::other, "curl_easy_init failed"};
   t.easy.reset(easy);
-  auto set = [&](CURLoption opt, auto value) { return curl_easy_setopt(easy, opt, value); };
+  auto set = [&](CURLoption opt, auto value) { return curl_lib::curl_easy_setopt(easy, opt, value); };
 
   if (set(CURLOPT_URL, request.url.c_str()) != CURLE_OK) {
     return NetError{NetError::Kind::other, "invalid URL"};
   }
   {
     // The host, for messages. curl_url parses exactly as the transfer will.
-    CURLU* u = curl_url();
+    CURLU* u = curl_lib::curl_url();
     char* host = nullptr;
-    if (u && curl_url_set(u, CURLUPART_URL, request.url.c_str(), 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    if (u && curl_lib::curl_url_set(u, CURLUPART_URL, request.url.c_str(), 0) == CURLUE_OK &&
+        curl_lib::curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
       t.host = host;
     }
-    curl_free(host);
-    curl_url_cleanup(u);
+    curl_lib::curl_free(host);
+    curl_lib::curl_url_cleanup(u);
   }
   set(CURLOPT_PRIVATE, static_cast<void*>(&t));
   set(CURLOPT_ERRORBUFFER, t.error_buffer);
@@ -293,7 +293,7 @@ std::optional<NetError> CurlHttpClient::setup(TransferState& t, Request& request
 
   curl_slist* list = nullptr;
   auto append = [&](const std::string& line) {
-    curl_slist* next = curl_slist_append(list, line.c_str());
+    curl_slist* next = curl_lib::curl_slist_append(list, line.c_str());
     if (next == nullptr) return false;
     list = next;
     return true;
@@ -302,7 +302,7 @@ std::optional<NetError> CurlHttpClient::setup(TransferState& t, Request& request
   for (const auto& [name, value] : request.headers) {
     // A header value with CR/LF would smuggle extra headers: refuse the request instead.
     if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) {
-      curl_slist_free_all(list);
+      curl_lib::curl_slist_free_all(list);
       return NetError{NetError::Kind::other, "invalid request header '" + name + "'"};
     }
     ok = ok && append(value.empty() ? name + ";" : name + ": " + value);
@@ -356,9 +356,9 @@ Transfer CurlHttpClient::start(Request request, Callbacks callbacks) {
   if (in_curl_ > 0) {
     pending_add_.push_back(id);
   } else {
-    CURLMcode rc = curl_multi_add_handle(multi_, t.easy.get());
+    CURLMcode rc = curl_lib::curl_multi_add_handle(multi_, t.easy.get());
     if (rc != CURLM_OK) {
-      fail_later(NetError{NetError::Kind::other, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)});
+      fail_later(NetError{NetError::Kind::other, std::string("curl_multi_add_handle: ") + curl_lib::curl_multi_strerror(rc)});
     } else {
       t.added = true;
     }
@@ -382,7 +382,7 @@ std::unique_ptr<TransferState> CurlHttpClient::detach(uint64_t id) {
   transfers_.erase(it);
   kill(*t);
   if (t->added) {
-    curl_multi_remove_handle(multi_, t->easy.get());
+    curl_lib::curl_multi_remove_handle(multi_, t->easy.get());
     t->added = false;
   }
   return t;
@@ -413,13 +413,13 @@ void CurlHttpClient::flush_deferred() {
       auto it = transfers_.find(id);
       if (it == transfers_.end() || it->second->dead) continue;
       TransferState& t = *it->second;
-      CURLMcode rc = curl_multi_add_handle(multi_, t.easy.get());
+      CURLMcode rc = curl_lib::curl_multi_add_handle(multi_, t.easy.get());
       if (rc == CURLM_OK) {
         t.added = true;
         continue;
       }
       auto failed = detach(id);
-      NetError error{NetError::Kind::other, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)};
+      NetError error{NetError::Kind::other, std::string("curl_multi_add_handle: ") + curl_lib::curl_multi_strerror(rc)};
       if (failed->callbacks.on_done) failed->callbacks.on_done(&error);
     }
   }
@@ -429,10 +429,10 @@ void CurlHttpClient::flush_deferred() {
 
 void CurlHttpClient::drain_done() {
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+  while (CURLMsg* msg = curl_lib::curl_multi_info_read(multi_, &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     TransferState* raw = nullptr;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
+    curl_lib::curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
     const CURLcode code = msg->data.result;
     if (raw == nullptr) continue;
     const uint64_t id = raw->id;
@@ -440,7 +440,7 @@ void CurlHttpClient::drain_done() {
       // A response whose head curl never showed us line by line: report it before on_done, while the
       // transfer is still cancellable (on_head may cancel it; then nothing more is said).
       long status = 0;
-      curl_easy_getinfo(raw->easy.get(), CURLINFO_RESPONSE_CODE, &status);
+      curl_lib::curl_easy_getinfo(raw->easy.get(), CURLINFO_RESPONSE_CODE, &status);
       raw->status = int(status);
       fire_head(*raw);
       auto it = transfers_.find(id);
@@ -464,7 +464,7 @@ void CurlHttpClient::finish(std::unique_ptr<TransferState> t, CURLcode code) {
   NetError error;
   error.kind = classify(code);
   // curl's texts name host and port at most; the URL (which may carry a token) and headers never appear.
-  error.message = curl_easy_strerror(code);
+  error.message = curl_lib::curl_easy_strerror(code);
   if (t->error_buffer[0] != '\0') {
     error.message += ": ";
     error.message += t->error_buffer;
@@ -561,7 +561,7 @@ size_t CurlHttpClient::on_header(char* data, size_t size, size_t count, void* us
     if (t.status >= 200 || t.status == 0) {
       if (t.status == 0) {
         long status = 0;
-        curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
+        curl_lib::curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
         t.status = int(status);
       }
       if (t.status >= 200) fire_head(t);
@@ -586,7 +586,7 @@ size_t CurlHttpClient::on_write(char* data, size_t size, size_t count, void* use
   t.owner.note_bytes(t);
   if (!t.head_sent) {
     long status = 0;
-    curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
+    curl_lib::curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
     t.status = int(status);
     fire_head(t);
     if (t.dead || t.callback_error) return 0;
@@ -720,7 +720,7 @@ void CurlHttpClient::socket_action(curl_socket_t fd, int select) {
   auto self = shared_from_this();
   int running = 0;
   ++in_curl_;
-  curl_multi_socket_action(multi_, fd, select, &running);
+  curl_lib::curl_multi_socket_action(multi_, fd, select, &running);
   --in_curl_;
   flush_deferred();
   drain_done();

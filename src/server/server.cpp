@@ -13,14 +13,19 @@ Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::funct
     : io_(io),
       config_(std::move(config)),
       exit_(std::move(exit)),
-      dispatcher_(std::move(send)),
-      http_(net::HttpClient::create(io)) {
+      dispatcher_(std::move(send)) {
   register_methods();
 }
 
 Server::~Server() {
   for (auto& [p, s] : sessions_) s->cancel();
-  http_->cancel_all();
+  if (http_) http_->cancel_all();
+}
+
+const std::shared_ptr<net::HttpClient>& Server::http_client() {
+  // Created on first use: libcurl and OpenSSL initialisation stay off the cold-start path.
+  if (!http_) http_ = net::HttpClient::create(io_);
+  return http_;
 }
 
 Provider* Server::provider(const std::string& name) {
@@ -28,7 +33,7 @@ Provider* Server::provider(const std::string& name) {
   if (it != providers_.end()) return it->second.get();
   auto cfg = config_.providers.find(name);
   if (cfg == config_.providers.end()) return nullptr;
-  auto p = make_provider(cfg->second, ProviderContext{io_, http_});
+  auto p = make_provider(cfg->second, ProviderContext{io_, http_client()});
   if (!p) return nullptr;
   return (providers_[name] = std::move(p)).get();
 }
@@ -178,7 +183,7 @@ void Server::input_closed(bool drain) {
 
 void Server::output_closed() {
   cancels_.cancel_all();
-  http_->cancel_all();
+  if (http_) http_->cancel_all();
   if (!exiting_) {
     exiting_ = true;
     exit_(0);

@@ -39,7 +39,8 @@ class Server {
   const Config& config() const { return config_; }
   Provider* provider(const std::string& name);
   rpc::CancelMap& cancels() { return cancels_; }
-  net::HttpClient& http() { return *http_; }
+  net::HttpClient& http() { return *http_client(); }
+  const std::shared_ptr<net::HttpClient>& http_client();
   void session_ended(ChatSession* session);
 
  private:
