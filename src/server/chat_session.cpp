@@ -204,13 +204,15 @@ void ChatSession::succeed() {
     usage = {{"input_tokens", result_.usage->input_tokens},
              {"output_tokens", result_.usage->output_tokens},
              {"total_tokens", result_.usage->total_tokens}};
+  // Providers that reshape the conversation (Qianfan's alternation rules) report their own drops.
+  size_t dropped = dropped_messages_ + result_.extra.value("normalised_dropped_messages", size_t{0});
   Json out = {{"content", result_.content},
               {"reasoning", result_.reasoning},
               {"finish_reason", result_.finish_reason.empty() ? "stop" : result_.finish_reason},
               {"usage", usage},
               {"model", result_.model},
               {"provider", result_.provider},
-              {"dropped_messages", dropped_messages_}};
+              {"dropped_messages", dropped}};
   if (!result_.extra.empty()) out["extra"] = result_.extra;
   reply_.result(std::move(out));
   finish();
