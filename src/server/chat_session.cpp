@@ -121,10 +121,10 @@ void ChatSession::check_stream() {
     transfer_.cancel();
     return fail(*stream_->error());
   }
-  if (stream_->done()) {
-    transfer_.cancel();  // the logical end: don't wait for the server to close
-    succeed();
-  }
+  // The logical end ([DONE], is_end, a final finish_reason): answer now. The transfer is left to read
+  // the last bytes of the body (the chunked terminator) so the connection can be reused; removing it
+  // mid-body would make curl close the connection and the next request pay a new TLS handshake.
+  if (stream_->done()) succeed();
 }
 
 void ChatSession::on_transfer_done(const net::NetError* error) {
@@ -215,7 +215,7 @@ void ChatSession::succeed() {
               {"dropped_messages", dropped}};
   if (!result_.extra.empty()) out["extra"] = result_.extra;
   reply_.result(std::move(out));
-  finish();
+  finish(/*stop_transfer=*/false);
 }
 
 void ChatSession::cancel() {
@@ -224,10 +224,10 @@ void ChatSession::cancel() {
   finish();
 }
 
-void ChatSession::finish() {
+void ChatSession::finish(bool stop_transfer) {
   if (done_) return;
   done_ = true;
-  transfer_.cancel();
+  if (stop_transfer) transfer_.cancel();
   retry_timer_.cancel();
   server_.session_ended(this);
 }

@@ -35,7 +35,9 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   void on_transfer_done(const net::NetError* error);
   void fail(UpstreamError error);
   void succeed();
-  void finish();
+  // Ends the session: no callback has any effect after this. A successful stream's transfer may run
+  // on to its natural end (keep-alive); the HttpClient owns it until then.
+  void finish(bool stop_transfer = true);
 
   Server& server_;
   Provider& provider_;

@@ -260,3 +260,14 @@ TEST_CASE("100 concurrent streams are all delivered, each in order") {
     REQUIRE(concat(out[id].deltas, "content") == expected);
   }
 }
+
+TEST_CASE("sequential chats reuse one upstream connection") {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) {
+    f.server.send(rpc(20 + i, "chat", {{"messages", user("again")}}));
+    auto out = collect(f.server, {std::to_string(20 + i)});
+    REQUIRE(out[std::to_string(20 + i)].reply.contains("result"));
+  }
+  REQUIRE(f.mock.requests().size() == 3);
+  REQUIRE(f.mock.connections() == 1);
+}
