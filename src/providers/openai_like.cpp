@@ -229,7 +229,7 @@ void OpenAiLikeDecoder::handle_finish(std::string_view reason) {
     e.kind = ErrorKind::server;
     e.upstream_code = "network_error";
     e.upstream_message = "inference failed during generation (finish_reason network_error)";
-    e.retryable = true;  // cleared by fail() once text was delivered
+    e.retryable = false;  // generation had started: resending could repeat or change the answer
     fail(std::move(e));
     return;
   }

@@ -67,7 +67,8 @@ void SseChatStream::on_end() {
   UpstreamError e;
   e.kind = ErrorKind::network;
   e.message = provider_ + ": stream ended before completion";
-  e.retryable = true;  // cleared by fail() when text was already delivered
+  // Not retried: the response had started (issue rule: retry only before a response's first byte).
+  e.retryable = false;
   fail(std::move(e));
 }
 

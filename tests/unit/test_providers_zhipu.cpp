@@ -222,12 +222,12 @@ TEST_CASE("zhipu stream: ending without finish or [DONE] is a network error", "[
   CHECK(out.content == "Hello, wor");
   CHECK_FALSE(out.done);
 
-  // Nothing at all before the end: a resend is safe.
+  // Even an empty 200 is not resent: retries happen only before a response starts.
   RecordedResponse empty{200, {{"content-type", "text/event-stream"}}, ""};
   auto none = run_stream(provider, simple_request("zhipu", "glm-4"), empty);
   REQUIRE(none.error);
   CHECK(none.error->kind == ErrorKind::network);
-  CHECK(none.error->retryable);
+  CHECK_FALSE(none.error->retryable);
 }
 
 TEST_CASE("zhipu stream: data {error} frame mid-stream maps by code", "[zhipu][stream]") {
