@@ -1,0 +1,1 @@
+// Compiles the tests precompiled header; the executable itself is a trivial Catch2 runner.
