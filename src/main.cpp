@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     exit_code = code;
     transport.when_flushed([&] { io.stop(); });
   };
-  glm::Server server(io, config, [&](glm::rpc::Framing f, const glm::Json& m) { transport.send(f, m); }, exit_fn);
+  glm::Server server(io, config, [&](glm::rpc::Framing f, std::string&& m) { transport.send(f, std::move(m)); }, exit_fn);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int) {

@@ -24,7 +24,7 @@ class BatchCollector {
 
  private:
   void flush() {
-    if (!replies_.empty()) send_(framing_, Json(std::move(replies_)));
+    if (!replies_.empty()) send_(framing_, to_wire(Json(std::move(replies_))));
     replies_.clear();
   }
   Framing framing_;
@@ -70,7 +70,7 @@ void Reply::finish(Json message) {
   if (state->batch)
     state->batch->add(std::move(message));
   else
-    state->send(state->framing, message);
+    state->send(state->framing, to_wire(message));
 }
 
 void Reply::result(Json value) {
@@ -86,7 +86,11 @@ void Reply::error(int code, const std::string& message, const Json& data) {
 }
 
 void Reply::notify(const std::string& method, Json params) const {
-  if (state_) state_->send(state_->framing, make_notification(method, std::move(params)));
+  if (state_) state_->send(state_->framing, to_wire(make_notification(method, std::move(params))));
+}
+
+void Reply::notify_serialized(std::string&& message) const {
+  if (state_) state_->send(state_->framing, std::move(message));
 }
 
 Dispatcher::Dispatcher(SendFn send) : send_(std::move(send)) {}
@@ -105,7 +109,7 @@ void Dispatcher::set_request_gate(std::function<bool(const std::string&, Reply&)
 
 void Dispatcher::framing_error(const FrameError& error) {
   spdlog::warn("framing error: {}", error.message);
-  send_(error.framing, make_error(nullptr, code::parse_error, "Parse error: " + error.message));
+  send_(error.framing, to_wire(make_error(nullptr, code::parse_error, "Parse error: " + error.message)));
 }
 
 void Dispatcher::dispatch(Frame&& frame) {
@@ -114,12 +118,12 @@ void Dispatcher::dispatch(Frame&& frame) {
     message = Json::parse(frame.body);
   } catch (const Json::parse_error& e) {
     // nlohmann's message says where and why (including ill-formed UTF-8); the body is not echoed.
-    send_(frame.framing, make_error(nullptr, code::parse_error, std::string("Parse error: ") + e.what()));
+    send_(frame.framing, to_wire(make_error(nullptr, code::parse_error, std::string("Parse error: ") + e.what())));
     return;
   }
   if (message.is_array()) {
     if (message.empty()) {
-      send_(frame.framing, make_error(nullptr, code::invalid_request, "Invalid Request: empty batch"));
+      send_(frame.framing, to_wire(make_error(nullptr, code::invalid_request, "Invalid Request: empty batch")));
       return;
     }
     auto batch = std::make_shared<BatchCollector>(frame.framing, send_);
@@ -139,7 +143,7 @@ void Dispatcher::dispatch_one(const Json& m, Framing framing, const std::shared_
       batch->expect();
       batch->add(std::move(reply));
     } else {
-      send_(framing, reply);
+      send_(framing, to_wire(reply));
     }
   };
   if (!m.is_object()) return invalid(nullptr, "a message must be a JSON object");

@@ -13,8 +13,8 @@
 
 namespace glm::rpc {
 
-// Sends one serialised message in the given framing (the transport's write queue).
-using SendFn = std::function<void(Framing, const Json&)>;
+// Sends one serialised JSON message in the given framing (the transport's write queue).
+using SendFn = std::function<void(Framing, std::string&& message)>;
 
 class BatchCollector;
 
@@ -37,6 +37,8 @@ class Reply {
   Framing framing() const;
   // Sends a notification in this request's framing (e.g. chat/delta), outside any batch reply.
   void notify(const std::string& method, Json params) const;
+  // The same with a message already serialised (the streaming hot path builds its text directly).
+  void notify_serialized(std::string&& message) const;
 
  private:
   struct State {

@@ -47,9 +47,8 @@ void StdioTransport::start(Handlers handlers) {
   }).detach();
 }
 
-void StdioTransport::send(Framing framing, const Json& message) {
+void StdioTransport::send(Framing framing, std::string&& body) {
   if (output_closed_) return;
-  std::string body = to_wire(message);
   std::string out;
   if (framing == Framing::lsp) {
     out.reserve(body.size() + 32);

@@ -33,8 +33,8 @@ class StdioTransport {
   // process ends with _exit() once the loop is done.
   void start(Handlers handlers);
 
-  // Loop thread. Queues one message in the given framing.
-  void send(Framing framing, const Json& message);
+  // Loop thread. Queues one serialised JSON message in the given framing.
+  void send(Framing framing, std::string&& body);
   // Loop thread. Runs `fn` once everything queued so far is written (or output is broken).
   void when_flushed(std::function<void()> fn);
   bool output_closed() const { return output_closed_; }

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/history.hpp"
+#include "rpc/json_text.hpp"
 #include "server/server.hpp"
 
 namespace glm {
@@ -47,6 +48,7 @@ ChatSession::ChatSession(Server& server, Provider& provider, ProviderConfig conf
       request_(std::move(request)),
       reply_(std::move(reply)),
       id_(reply_.id()),
+      id_text_(rpc::to_wire(id_)),
       retry_timer_(server.io()) {
   result_.model = request_.model;
   result_.provider = request_.provider;
@@ -146,10 +148,24 @@ void ChatSession::on_delta(std::string_view content, std::string_view reasoning)
   result_.reasoning.append(reasoning);
   streamed_ = true;
   if (!request_.stream) return;
-  Json p = {{"id", id_}, {"seq", seq_++}};
-  if (!content.empty()) p["content"] = content;
-  if (!reasoning.empty()) p["reasoning"] = reasoning;
-  reply_.notify("chat/delta", std::move(p));
+  // Built as text: this runs once per token, and a JSON DOM round trip costs several times more than
+  // the rest of the per-token path (tests/unit/test_e2e_chat.cpp checks the output parses).
+  std::string msg;
+  msg.reserve(96 + content.size() + reasoning.size());
+  msg.append(R"({"jsonrpc":"2.0","method":"chat/delta","params":{"id":)");
+  msg.append(id_text_);
+  msg.append(R"(,"seq":)");
+  msg.append(std::to_string(seq_++));
+  if (!content.empty()) {
+    msg.append(R"(,"content":)");
+    rpc::append_json_string(msg, content);
+  }
+  if (!reasoning.empty()) {
+    msg.append(R"(,"reasoning":)");
+    rpc::append_json_string(msg, reasoning);
+  }
+  msg.append("}}");
+  reply_.notify_serialized(std::move(msg));
 }
 
 void ChatSession::on_replace(std::string_view content, std::string_view reasoning) {

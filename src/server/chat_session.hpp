@@ -46,6 +46,7 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   const ModelInfo* model_info_ = nullptr;
   rpc::Reply reply_;
   Json id_;
+  std::string id_text_;  // id_ serialised once, for the deltas
   ChatResult result_;
   std::unique_ptr<ChatStream> stream_;
   net::Transfer transfer_;

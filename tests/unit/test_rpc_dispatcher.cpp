@@ -13,7 +13,7 @@ namespace {
 struct Sent {
   std::vector<Json> messages;
   SendFn fn() {
-    return [this](Framing, const Json& m) { messages.push_back(m); };
+    return [this](Framing, std::string&& m) { messages.push_back(Json::parse(m)); };
   }
 };
 
