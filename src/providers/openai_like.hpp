@@ -19,7 +19,11 @@
 // Loop thread only; one instance per response.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,10 +56,25 @@ std::string normalize_finish_reason(std::string_view vendor);
 // input_tokens/output_tokens); total defaults to the sum. nullopt when `usage` is not an object.
 std::optional<Usage> parse_openai_usage(const Json& usage);
 
+// The numeric members of a usage object, each set only when present as a JSON number (a float is
+// truncated toward zero). Shared by the DOM and SAX readers so both compute Usage the same way.
+struct OpenAiUsageFields {
+  std::optional<int64_t> prompt_tokens, input_tokens, completion_tokens, output_tokens, total_tokens;
+};
+
 class OpenAiLikeDecoder : public SseChatStream {
  public:
   OpenAiLikeDecoder(OpenAiLikeDialect dialect, ChatResult& result, DeltaSink& sink,
                     Limits limits = Limits{});
+
+  // TEST ONLY. Stream chunks are normally read by a SAX scan that keeps just the fields apply_choices
+  // needs and falls back to the DOM parse for anything unusual (errors, malformed JSON, odd shapes,
+  // repeated keys); `false` forces the DOM parse for every chunk so tests can check that both give
+  // the same outcome. Process-wide; production never calls it.
+  static void set_fast_path_for_testing(bool enabled) { fast_path_enabled_.store(enabled, std::memory_order_relaxed); }
+  // TEST ONLY. How many stream chunks the SAX scan has decoded (process-wide), so tests can tell the
+  // fast path really ran.
+  static size_t fast_path_chunks_for_testing() { return fast_path_chunks_.load(std::memory_order_relaxed); }
 
  protected:
   void on_stream_event(const sse::Event& event) override;
@@ -67,12 +86,40 @@ class OpenAiLikeDecoder : public SseChatStream {
   UpstreamError error_from(const ErrorInfo& info) const;
 
  private:
+  // What one chunk (or non-stream body) contributes, whichever parser read it. Strings are kept in
+  // a member reused across events, so a steady stream allocates nothing here.
+  struct ChunkFields {
+    bool has_model = false;  // `model` is a string (possibly empty)
+    std::string model;
+    bool has_choice = false;  // `choices` is a non-empty array whose first element is an object
+    bool has_delta = false;   // that element's delta (or message) is an object
+    std::string content;    // delta.content; empty when absent, null or not a string
+    std::string reasoning;  // delta.reasoning_content; likewise
+    bool has_finish = false;  // choices[0].finish_reason is a string
+    std::string finish_reason;
+    bool has_usage = false;  // top-level `usage` is an object
+    OpenAiUsageFields usage;
+    void clear();
+  };
+  class ChunkScanner;  // the SAX handler (openai_like.cpp)
+
   // One chunk (stream) or the whole response (non-stream): `delta_key` is "delta" or "message".
   void handle_choices(const Json& body, const char* delta_key);
+  // The DOM half of handle_choices: fills `fields` from a parsed body.
+  static void extract_choices(const Json& body, const char* delta_key, ChunkFields& fields);
+  // The SAX path: true when `data` was a plain chunk and `fields` holds all it says; false means
+  // "decode it the DOM way" (nothing has been applied yet).
+  static bool scan_chunk(std::string_view data, ChunkFields& fields);
+  // What handle_choices does once the fields are known; shared by both paths.
+  void apply_choices(const ChunkFields& fields);
   void handle_finish(std::string_view reason);
 
   OpenAiLikeDialect dialect_;
   bool finish_seen_ = false;
+  ChunkFields fields_;  // scratch for the current event
+
+  inline static std::atomic<bool> fast_path_enabled_{true};
+  inline static std::atomic<size_t> fast_path_chunks_{0};
 };
 
 }  // namespace glm
