@@ -22,23 +22,6 @@ std::string_view trim_space(std::string_view s) {
 }
 
 // A bounded, printable excerpt of a body that was not JSON (a proxy's HTML page), for the message.
-std::string excerpt(std::string_view raw) {
-  std::string out;
-  for (char ch : trim_space(raw)) {
-    if (out.size() >= 200) break;
-    unsigned char c = static_cast<unsigned char>(ch);
-    out += c < 0x20 || c == 0x7f ? ' ' : ch;
-  }
-  // Do not end inside a multi-byte character.
-  size_t cut = out.size();
-  while (cut > 0 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0x80) --cut;
-  if (cut > 0 && static_cast<unsigned char>(out[cut - 1]) >= 0xC0) {
-    unsigned char lead = static_cast<unsigned char>(out[cut - 1]);
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-    if (out.size() - (cut - 1) < need) out.resize(cut - 1);
-  }
-  return out;
-}
 
 std::optional<std::string> string_or_absent(const Json& obj, const char* key) {
   auto it = obj.find(key);
@@ -164,7 +147,7 @@ void DashScopeStream::on_stream_event(const sse::Event& event) {
     // Normal frames carry `:HTTP_STATUS/200`; only an error status describes this frame.
     if (auto s = comment_status(); s && *s >= 400) info.http_status = s;
     Json body = Json::parse(data, nullptr, false);
-    if (!body.is_object() || !extract_error_info(body, info)) info.message = excerpt(data);
+    if (!body.is_object() || !extract_error_info(body, info)) info.message = body_excerpt(data);
     fail(dashscope_error(info));
     return;
   }
@@ -172,7 +155,7 @@ void DashScopeStream::on_stream_event(const sse::Event& event) {
   if (data.empty()) return;
   Json body = Json::parse(data, nullptr, false);
   if (!body.is_object()) {
-    fail(ErrorKind::protocol, "dashscope: malformed stream frame: " + excerpt(data));
+    fail(ErrorKind::protocol, "dashscope: malformed stream frame: " + body_excerpt(data));
     return;
   }
   if (looks_like_error(body)) {
@@ -195,7 +178,7 @@ void DashScopeStream::on_json_body(const Json& body, std::string_view raw) {
     return;
   }
   if (!body.is_object() || !body.contains("output")) {
-    fail(ErrorKind::protocol, "dashscope: response has no output: " + excerpt(raw));
+    fail(ErrorKind::protocol, "dashscope: response has no output: " + body_excerpt(raw));
     return;
   }
   handle_output(body, /*whole=*/true);
@@ -204,7 +187,7 @@ void DashScopeStream::on_json_body(const Json& body, std::string_view raw) {
 UpstreamError DashScopeStream::map_error(int status, const Json* body, std::string_view raw) {
   ErrorInfo info;
   info.http_status = status;
-  if (!body || !extract_error_info(*body, info)) info.message = excerpt(raw);
+  if (!body || !extract_error_info(*body, info)) info.message = body_excerpt(raw);
   return dashscope_error(info);
 }
 

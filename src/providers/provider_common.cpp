@@ -383,4 +383,37 @@ net::Request json_post(const ProviderConfig& config, std::string url, const Json
   return r;
 }
 
+// A readable, bounded, valid-UTF-8 excerpt of a body that was not JSON (an HTML error page from a
+// proxy, plain text from a local server), for the error message.
+std::string body_excerpt(std::string_view raw) {
+  constexpr size_t kMax = 200;
+  std::string out;
+  bool space = false;
+  for (size_t i = 0; i < raw.size() && out.size() < kMax; ++i) {
+    unsigned char c = static_cast<unsigned char>(raw[i]);
+    if (std::isspace(c)) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    if (c < 0x80) {
+      out += std::iscntrl(c) ? '?' : static_cast<char>(c);
+      continue;
+    }
+    // Copy a whole well-formed UTF-8 sequence or one '?'.
+    size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    bool ok = len != 0 && i + len <= raw.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(raw[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      out.append(raw.substr(i, len));
+      i += len - 1;
+    } else {
+      out += '?';
+    }
+  }
+  return out;
+}
+
 }  // namespace glm

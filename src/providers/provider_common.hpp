@@ -119,4 +119,8 @@ net::TransferOptions transfer_options(const ProviderConfig& config);
 // A JSON request carrying `body`: method POST, JSON content type, Accept by streaming or not.
 net::Request json_post(const ProviderConfig& config, std::string url, const Json& body, bool stream);
 
+// A readable, bounded (200 bytes), valid-UTF-8 excerpt of a body that was not JSON (an HTML error
+// page from a proxy, plain text from a local server), for error messages.
+std::string body_excerpt(std::string_view raw);
+
 }  // namespace glm

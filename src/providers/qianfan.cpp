@@ -21,22 +21,6 @@ std::string_view trim_space(std::string_view s) {
 }
 
 // A bounded, printable excerpt of a body that was not JSON, for a message; never cut mid-character.
-std::string excerpt(std::string_view raw) {
-  std::string out;
-  for (char ch : trim_space(raw)) {
-    if (out.size() >= 200) break;
-    unsigned char c = static_cast<unsigned char>(ch);
-    out += c < 0x20 || c == 0x7f ? ' ' : ch;
-  }
-  size_t cut = out.size();
-  while (cut > 0 && (static_cast<unsigned char>(out[cut - 1]) & 0xC0) == 0x80) --cut;
-  if (cut > 0 && static_cast<unsigned char>(out[cut - 1]) >= 0xC0) {
-    unsigned char lead = static_cast<unsigned char>(out[cut - 1]);
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-    if (out.size() - (cut - 1) < need) out.resize(cut - 1);
-  }
-  return out;
-}
 
 std::string string_field(const Json& obj, const char* key) {
   auto it = obj.find(key);
@@ -207,7 +191,7 @@ Result<QianfanToken> parse_qianfan_token(int status, std::string_view raw) {
     e.kind = ErrorKind::protocol;
   }
   e.message = "qianfan: token request failed: HTTP " + std::to_string(status) +
-              (raw.empty() ? std::string() : ": " + excerpt(raw));
+              (raw.empty() ? std::string() : ": " + body_excerpt(raw));
   return e;
 }
 
@@ -221,7 +205,7 @@ void QianfanStream::on_stream_event(const sse::Event& event) {
   if (data.empty()) return;
   Json body = Json::parse(data, nullptr, false);
   if (!body.is_object()) {
-    fail(ErrorKind::protocol, "qianfan: malformed stream event: " + excerpt(data));
+    fail(ErrorKind::protocol, "qianfan: malformed stream event: " + body_excerpt(data));
     return;
   }
   if (body.contains("error_code")) {
@@ -238,7 +222,7 @@ void QianfanStream::on_json_body(const Json& body, std::string_view raw) {
     return;
   }
   if (!body.is_object() || !body.contains("result")) {
-    fail(ErrorKind::protocol, "qianfan: response has no result: " + excerpt(raw));
+    fail(ErrorKind::protocol, "qianfan: response has no result: " + body_excerpt(raw));
     return;
   }
   handle(body, /*whole=*/true);
@@ -261,7 +245,7 @@ UpstreamError QianfanStream::map_error(int status, const Json* body, std::string
   e.kind = error_kind_for_status(status);
   e.retryable = status_retryable(status);
   e.upstream_code = header_value(headers(), "x-bce-error-code");
-  e.upstream_message = excerpt(raw);
+  e.upstream_message = body_excerpt(raw);
   return e;
 }
 
