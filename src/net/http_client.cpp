@@ -708,7 +708,16 @@ int CurlHttpClient::on_timer(CURLM*, long timeout_ms, void* userp) {
     self->timer_.cancel();
     return 0;
   }
-  // Even a 0 ms timeout goes through the loop: curl forbids calling socket_action from here.
+  // Even a 0 ms timeout goes through the loop: curl forbids calling socket_action from here. A post
+  // (no syscall while the loop is running) rather than the timer (timerfd + an epoll round) keeps a
+  // new request's first send ~0.1 ms sooner.
+  if (timeout_ms == 0) {
+    self->timer_.cancel();
+    asio::post(self->io_, [weak = self->weak_from_this()] {
+      if (auto strong = weak.lock()) static_cast<CurlHttpClient*>(strong.get())->socket_action(CURL_SOCKET_TIMEOUT, 0);
+    });
+    return 0;
+  }
   self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
   self->timer_.async_wait([weak = self->weak_from_this()](const asio::error_code& ec) {
     if (ec) return;
