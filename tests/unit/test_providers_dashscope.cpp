@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../mock/mock_server.hpp"
+#include "provider_test_util.hpp"
 #include "net/http_client.hpp"
 #include "providers/dashscope.hpp"
 
@@ -21,36 +22,9 @@ namespace {
 
 // ---- fixtures (the .http format of tests/unit/provider_test_util.hpp) ----
 
-struct Recorded {
-  int status = 200;
-  net::Headers headers;
-  std::string body;
-};
+using Recorded = test::RecordedResponse;
 
-Recorded load(const std::string& name) {
-  std::ifstream in(std::string(GLM_FIXTURES_DIR) + "/dashscope/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  Recorded r;
-  size_t eol = text.find('\n');
-  r.status = std::stoi(text.substr(9, 3));
-  size_t pos = eol + 1;
-  for (;;) {
-    size_t end = text.find('\n', pos);
-    REQUIRE(end != std::string::npos);
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty()) break;
-    size_t colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers.emplace(name, line.substr(colon + 2));
-  }
-  r.body = text.substr(pos);
-  return r;
-}
+Recorded load(const std::string& name) { return test::load_response("dashscope/" + name); }
 
 // What a client sees: deltas appended, replacements resetting the text.
 struct ClientSink : DeltaSink {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "../mock/mock_server.hpp"
+#include "provider_test_util.hpp"
 #include "core/history.hpp"
 #include "net/http_client.hpp"
 #include "providers/bce_auth.hpp"
@@ -28,39 +29,12 @@ constexpr const char* kChatPath = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/cha
 constexpr const char* kUnsetTokenEnv = "GLM_TEST_QIANFAN_TOKEN_NOT_SET";
 
 std::string read_fixture(const std::string& name) {
-  std::ifstream in(std::string(GLM_FIXTURES_DIR) + "/qianfan/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test::read_file(std::string(GLM_FIXTURES_DIR) + "/qianfan/" + name);
 }
 
-// The .http format of tests/unit/provider_test_util.hpp.
-struct Recorded {
-  int status = 200;
-  net::Headers headers;
-  std::string body;
-};
+using Recorded = test::RecordedResponse;
 
-Recorded load(const std::string& name) {
-  const std::string text = read_fixture(name);
-  Recorded r;
-  r.status = std::stoi(text.substr(9, 3));
-  size_t pos = text.find('\n') + 1;
-  for (;;) {
-    size_t end = text.find('\n', pos);
-    REQUIRE(end != std::string::npos);
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty()) break;
-    size_t colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers.emplace(name, line.substr(colon + 2));
-  }
-  r.body = text.substr(pos);
-  return r;
-}
+Recorded load(const std::string& name) { return test::load_response("qianfan/" + name); }
 
 struct ClientSink : DeltaSink {
   std::string content;
