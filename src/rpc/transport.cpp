@@ -49,28 +49,29 @@ void StdioTransport::start(Handlers handlers) {
 
 void StdioTransport::send(Framing framing, std::string&& body) {
   if (output_closed_) return;
-  std::string out;
+  // The LSP header goes out as its own buffer of the same gather write: the body (a delta per token)
+  // is never copied to be framed.
+  Outgoing msg;
   if (framing == Framing::lsp) {
-    out.reserve(body.size() + 32);
-    out += "Content-Length: ";
-    out += std::to_string(body.size());
-    out += "\r\n\r\n";
-    out += body;
+    msg.head = "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    msg.body = std::move(body);
   } else {
-    out = std::move(body);
-    out += '\n';
+    msg.body = std::move(body);
+    msg.body += '\n';
   }
   if (!out_) {
-    write_blocking(out);
+    write_blocking(msg.head);
+    write_blocking(msg.body);
     run_flushed_callbacks();
     return;
   }
-  queued_bytes_ += out.size();
-  queue_.push_back(std::move(out));
+  queued_bytes_ += msg.head.size() + msg.body.size();
+  queue_.push_back(std::move(msg));
   if (in_flight_ == 0) write_some();
 }
 
 void StdioTransport::write_blocking(const std::string& data) {
+  if (output_closed_) return;
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(out_fd_, data.data() + off, data.size() - off);
@@ -87,11 +88,14 @@ void StdioTransport::write_some() {
   // Gather everything queued into one write: many small deltas become one syscall under load.
   std::vector<asio::const_buffer> bufs;
   in_flight_ = std::min<size_t>(queue_.size(), 256);
-  bufs.reserve(in_flight_);
-  for (size_t i = 0; i < in_flight_; ++i) bufs.emplace_back(asio::buffer(queue_[i]));
+  bufs.reserve(2 * in_flight_);
+  for (size_t i = 0; i < in_flight_; ++i) {
+    if (!queue_[i].head.empty()) bufs.emplace_back(asio::buffer(queue_[i].head));
+    bufs.emplace_back(asio::buffer(queue_[i].body));
+  }
   asio::async_write(*out_, bufs, [this](const asio::error_code& ec, size_t) {
     for (size_t i = 0; i < in_flight_; ++i) {
-      queued_bytes_ -= queue_.front().size();
+      queued_bytes_ -= queue_.front().head.size() + queue_.front().body.size();
       queue_.pop_front();
     }
     in_flight_ = 0;

@@ -51,7 +51,11 @@ class StdioTransport {
   size_t max_message_;
   Handlers handlers_;
   std::unique_ptr<asio::posix::stream_descriptor> out_;  // null when stdout is written blocking
-  std::deque<std::string> queue_;
+  struct Outgoing {
+    std::string head;  // "Content-Length: N\r\n\r\n" (LSP) or empty (NDJSON)
+    std::string body;  // the JSON text (NDJSON: with its '\n')
+  };
+  std::deque<Outgoing> queue_;
   size_t in_flight_ = 0;  // messages of queue_ being written by the current async_write
   size_t queued_bytes_ = 0;
   bool output_closed_ = false;
