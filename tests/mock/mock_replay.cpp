@@ -2,7 +2,9 @@
 // with faults selected by `mock:` directives in the last user message (see mock_server.hpp).
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +31,7 @@ struct Directives {
   std::string code;
   std::optional<int> retry_after;
   std::string finish = "stop";
+  std::string reply_file;
 };
 
 // `mock:k=v,k=v` anywhere in the text; unknown keys are ignored.
@@ -62,6 +65,7 @@ Directives parse_directives(const std::string& text) {
     else if (k == "code") d.code = v;
     else if (k == "retry_after") d.retry_after = n;
     else if (k == "finish") d.finish = v;
+    else if (k == "reply_file") d.reply_file = v;
   }
   return d;
 }
@@ -373,6 +377,12 @@ Response provider_replay(const RecordedRequest& request) {
   p.prompt_tokens = int64_t(text.size() / 4 + 1);
   if (d.chunks) {
     for (int i = 0; i < *d.chunks; ++i) p.content.push_back("tok" + std::to_string(i) + " ");
+  } else if (!d.reply_file.empty()) {
+    // A scripted answer (e.g. prose around a fenced code block), streamed in small pieces.
+    std::ifstream in(d.reply_file, std::ios::binary);
+    std::ostringstream text_in;
+    text_in << in.rdbuf();
+    p.content = split_echo(in ? text_in.str() : "mock: cannot read " + d.reply_file);
   } else {
     // Echo without the directive itself.
     std::string echo = text;

@@ -37,6 +37,8 @@
 //   retry_after=S     add `Retry-After: S` to the response
 //   bytewise=1        write every byte of the body separately
 //   finish=REASON     finish_reason of the last chunk (default stop)
+//   reply_file=PATH   answer with the contents of PATH (no spaces or commas in it) instead of the echo,
+//                     in the same small pieces; for scripted answers such as prose around a code fence
 #pragma once
 
 #include <chrono>
