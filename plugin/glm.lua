@@ -22,14 +22,33 @@ cmd('GlmExplain', function(c)
 end, { nargs = '*', range = true, desc = 'Explain the selection (or the function/paragraph at the cursor)' })
 
 cmd('GlmChat', function(c)
-  require('glm').chat({ new = c.bang, layout = c.args ~= '' and c.args or nil })
+  require('glm').chat({ new = c.bang, layout = c.args ~= '' and c.args or nil, range = range_of(c) })
 end, {
   nargs = '?',
   bang = true,
+  range = true,
   complete = function()
     return { 'split', 'vsplit', 'float', 'tab' }
   end,
-  desc = 'Open the GLM chat (! starts a new one)',
+  desc = 'Open the GLM chat (! starts a new one; with a range: add those lines to the message)',
+})
+
+cmd('GlmEdit', function(c)
+  require('glm').edit(c.args, { range = range_of(c) })
+end, { nargs = '*', range = true, desc = 'GLM rewrites the range (or inserts at the cursor), shown as a diff' })
+
+cmd('GlmAction', function(c)
+  local name, extra = c.args:match('^(%S*)%s*(.-)%s*$')
+  require('glm').action(name ~= '' and name or nil, { range = range_of(c), extra = extra })
+end, {
+  nargs = '*',
+  range = true,
+  complete = function(lead)
+    return vim.tbl_filter(function(n)
+      return n:sub(1, #lead) == lead
+    end, require('glm.actions').names())
+  end,
+  desc = 'Run a GLM action (explain, review, fix, tests, document, commit) on the range or buffer',
 })
 
 cmd('GlmChats', function(c)

@@ -146,7 +146,7 @@ function Chat:render_all(with_input)
   for _, m in ipairs(self.messages) do
     local text
     if m.role == 'user' then
-      text = USER .. '\n\n' .. (m.content or '')
+      text = USER .. '\n\n' .. (m.text or m.content or '')
     elseif m.role == 'assistant' then
       text = ASSISTANT .. '\n\n' .. view.render_reply(m.reasoning or '', m.content or '')
     end
@@ -155,6 +155,8 @@ function Chat:render_all(with_input)
       first = false
       if m.role == 'assistant' then
         self:_append_summary(m)
+      elseif m.attachments then
+        require('glm.context').show(buf, m.attachments)
       end
     end
   end
@@ -220,6 +222,13 @@ function Chat:send(text)
     util.notify("nothing to send: type a message under the last '" .. USER .. "'", vim.log.levels.WARN)
     return
   end
+  -- #buffer, #selection, #diagnostics, #file:{path} (glm.context); on error nothing is sent.
+  local context = require('glm.context')
+  local content, attachments = context.expand(text, self.buf)
+  if not content then
+    util.notify(attachments, vim.log.levels.ERROR)
+    return
+  end
   if input_row == nil then
     -- Programmatic send: put the text where the user would have typed it.
     local _, r = self:_input_text()
@@ -233,7 +242,9 @@ function Chat:send(text)
     end
     api.nvim_buf_set_lines(self.buf, input_row + keep, -1, false, {})
   end
-  self.messages[#self.messages + 1] = { role = 'user', content = text }
+  self.messages[#self.messages + 1] =
+    { role = 'user', content = content, text = attachments and text or nil, attachments = attachments }
+  context.show(self.buf, attachments)
   if not self.title then
     self.title = text:match('[^\n]*'):sub(1, 80)
   end
@@ -286,6 +297,7 @@ function Chat:_setup_buffer()
     M._setup_window(0, chat)
   end)
   map('n', km.close, close_window)
+  require('glm.apply').attach(buf)
   api.nvim_create_autocmd({ 'BufWipeout', 'BufDelete' }, {
     buffer = buf,
     once = true,

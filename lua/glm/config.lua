@@ -36,7 +36,21 @@ M.defaults = {
     new_chat = '<C-n>',
     close = 'q',
     to_chat = 'c', -- ask/explain float: continue in a chat
+    apply = 'ga', -- chat, float: apply the code block (replace the asked-about range, else insert)
+    apply_insert = 'gA', -- chat, float: insert the code block below the cursor of the source window
+    accept = 'ga', -- diff preview: accept the proposal
+    reject = 'gr', -- diff preview: reject it
   },
+  -- Apply and :GlmEdit previews.
+  apply = {
+    context = 3, -- unchanged lines shown above and below the change in the diff
+    flash_ms = 800, -- how long the applied lines stay highlighted (GlmApplied)
+  },
+  edit = {
+    context_lines = 40, -- lines around the range sent along for reference (not rewritten)
+  },
+  -- :GlmAction prompts added to (or, set to false, removed from) the built-in library.
+  actions = {},
   status_text = 'GLM ⋯',
 }
 
@@ -73,7 +87,19 @@ local schema = {
     new_chat = key_type,
     close = key_type,
     to_chat = key_type,
+    apply = key_type,
+    apply_insert = key_type,
+    accept = key_type,
+    reject = key_type,
   },
+  apply = {
+    context = { 'number' },
+    flash_ms = { 'number' },
+  },
+  edit = {
+    context_lines = { 'number' },
+  },
+  actions = { 'table' },
   status_text = { 'string' },
 }
 

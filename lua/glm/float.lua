@@ -110,8 +110,12 @@ function M.stream(reply, session)
     state.moved = true
     reply:unsubscribe(listener)
     reply:unsubscribe(done_listener)
+    local src = require('glm.source').recorded(buf)
     close()
-    require('glm.chat').from_reply(session.messages, reply)
+    local chat = require('glm.chat').from_reply(session.messages, reply)
+    if src and chat then
+      require('glm.source').set(chat.buf, src.buf, src.win, src.range)
+    end
   end
 
   local function map(lhs, fn)
@@ -124,6 +128,7 @@ function M.stream(reply, session)
     reply:cancel()
   end)
   map(km.to_chat, to_chat)
+  require('glm.apply').attach(buf, reply)
 
   api.nvim_create_autocmd('BufWipeout', {
     buffer = buf,

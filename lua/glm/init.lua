@@ -103,8 +103,14 @@ function M.ask(question, opts)
   messages[#messages + 1] = { role = 'user', content = content }
   local params = base_params()
   params.messages = messages
+  local win = api.nvim_get_current_win()
   local reply = require('glm.reply').new():start('chat', params)
-  local f = require('glm.float').stream(reply, { messages = messages, title = 'GLM' })
+  local f = require('glm.float').stream(reply, { messages = messages, title = opts.title or 'GLM' })
+  -- Where `ga` in the float applies code: the range asked about, else the cursor of this window.
+  local source = require('glm.source')
+  if source.is_code_window(win) then
+    source.set(f.buf, opts.buf or api.nvim_win_get_buf(win), win, opts.range)
+  end
   return reply, f
 end
 
@@ -198,11 +204,35 @@ function M.explain(opts)
     anchor = M._anchor(win, l1, l2),
     title = 'GLM explain',
   })
+  require('glm.source').set(f.buf, buf, win, { l1, l2 })
   return reply, f
 end
 
+-- opts.range = {l1, l2}: put those lines of the current buffer into the message being written.
 function M.chat(opts)
-  return require('glm.chat').open(opts)
+  opts = opts or {}
+  local win = api.nvim_get_current_win()
+  local source = require('glm.source')
+  local from_code = source.is_code_window(win)
+  local chat = require('glm.chat').open(opts)
+  if chat and from_code then
+    -- Apply (ga) and #buffer/#selection/#diagnostics refer to this buffer (and range).
+    source.set(chat.buf, api.nvim_win_get_buf(win), win, opts.range)
+    if opts.range then
+      require('glm.context').add_range(chat, api.nvim_win_get_buf(win), opts.range)
+    end
+  end
+  return chat
+end
+
+-- :[range]GlmEdit. opts.range = {l1, l2}; without it the code is inserted below the cursor.
+function M.edit(instruction, opts)
+  return require('glm.edit').edit(instruction, opts)
+end
+
+-- :[range]GlmAction. opts.range = {l1, l2}; without it the action runs on the whole buffer.
+function M.action(name, opts)
+  return require('glm.actions').run(name, opts)
 end
 
 function M.chats(layout)

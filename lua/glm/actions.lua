@@ -1,0 +1,216 @@
+-- :[range]GlmAction [name]: a small prompt library. Each action runs on the range (or the whole buffer)
+-- and opens its answer like :GlmAsk (a float; `ga` applies a code block from it), like :GlmExplain,
+-- or like :GlmEdit (a diff preview to accept or reject).
+--
+-- setup({ actions = { name = spec | false } }) adds actions, changes fields of built-in ones, or
+-- (false) removes them. A spec:
+--   description  shown in the picker
+--   kind         'ask' (default) | 'edit' | 'explain'
+--   prompt       string, or function(ctx) -> string; ctx = { buf, range = {l1, l2}, path, filetype }
+--   context      'code' (default: the range or the buffer) | 'staged' (the staged git diff) | 'none'
+--   diagnostics  true: add the range's vim.diagnostic entries to the prompt
+local util = require('glm.util')
+local config = require('glm.config')
+
+local api = vim.api
+local M = {}
+
+M.MAX_DIFF_BYTES = 200 * 1024
+
+M.builtin = {
+  explain = {
+    description = 'Explain the code',
+    kind = 'explain',
+    prompt = 'Explain what this code does, how, and anything surprising in it.',
+  },
+  review = {
+    description = 'Review: bugs, edge cases, risks, readability',
+    kind = 'ask',
+    prompt = 'Review this code. List concrete problems (bugs, unhandled edge cases, security, performance, '
+      .. 'readability), each with the line it is on and a suggested fix. Say so plainly if you find none.',
+  },
+  fix = {
+    description = 'Fix the bugs (and the diagnostics) in the code',
+    kind = 'edit',
+    diagnostics = true,
+    prompt = 'Fix the bugs in this code, including the problems in the diagnostics listed. '
+      .. 'Keep everything else (behaviour, names, style) as it is.',
+  },
+  tests = {
+    description = 'Write unit tests for the code',
+    kind = 'ask',
+    prompt = 'Write unit tests for this code with the test framework a project in this language most likely '
+      .. 'uses. Cover normal cases, edge cases and errors. Answer with one code block holding the tests.',
+  },
+  document = {
+    description = 'Add documentation comments',
+    kind = 'edit',
+    prompt = 'Add documentation comments to this code in the usual style of the language (docstrings, '
+      .. 'LuaLS, JSDoc, Doxygen, ...). Do not change the code itself.',
+  },
+  commit = {
+    description = 'Commit message for the staged changes (git diff --cached)',
+    kind = 'ask',
+    context = 'staged',
+    prompt = 'Write a git commit message for the staged changes below. First line: an imperative summary '
+      .. 'of at most 72 characters. Then a blank line and a short body wrapped at 72 columns saying what '
+      .. 'changed and why, when that is not obvious. Answer with the message only, in one ```gitcommit '
+      .. 'fenced block.',
+  },
+}
+
+local KINDS = { ask = true, edit = true, explain = true }
+local CONTEXTS = { code = true, staged = true, none = true }
+
+-- The actions in effect (built-in merged with setup()'s), or nil and an error naming the bad one.
+function M.all()
+  local out = vim.deepcopy(M.builtin)
+  for name, spec in pairs(config.get().actions or {}) do
+    if type(name) ~= 'string' then
+      return nil, 'actions: names must be strings'
+    end
+    if spec == false then
+      out[name] = nil
+    elseif type(spec) ~= 'table' then
+      return nil, ("actions.%s must be a table or false, got %s"):format(name, type(spec))
+    else
+      local merged = vim.tbl_extend('force', out[name] or {}, spec)
+      merged.kind = merged.kind or 'ask'
+      merged.context = merged.context or 'code'
+      if not KINDS[merged.kind] then
+        return nil, ("actions.%s.kind must be ask, edit or explain, got '%s'"):format(name, tostring(merged.kind))
+      end
+      if not CONTEXTS[merged.context] then
+        return nil, ("actions.%s.context must be code, staged or none, got '%s'"):format(name, tostring(merged.context))
+      end
+      if type(merged.prompt) ~= 'string' and type(merged.prompt) ~= 'function' then
+        return nil, ('actions.%s needs a prompt (a string or a function)'):format(name)
+      end
+      out[name] = merged
+    end
+  end
+  return out
+end
+
+function M.names()
+  local all = M.all() or M.builtin
+  local names = vim.tbl_keys(all)
+  table.sort(names)
+  return names
+end
+
+-- The directory whose repository holds `buf` (a COMMIT_EDITMSG inside .git counts as its work tree).
+local function git_dir(buf)
+  local name = api.nvim_buf_get_name(buf)
+  if name == '' then
+    return vim.fn.getcwd()
+  end
+  local dir = vim.fn.fnamemodify(name, ':p:h')
+  local top = dir:match('^(.*)/%.git$') or dir:match('^(.*)/%.git/')
+  return top or dir
+end
+
+-- The staged diff of the repository of `buf`, or nil and a message.
+function M.staged_diff(buf)
+  local dir = git_dir(buf)
+  if vim.fn.executable('git') == 0 then
+    return nil, 'git is not installed'
+  end
+  local out = vim.fn.system({ 'git', '-C', dir, 'diff', '--cached', '--no-color', '--no-ext-diff' })
+  if vim.v.shell_error ~= 0 then
+    return nil, 'git diff --cached failed in ' .. dir .. ': ' .. vim.trim(out)
+  end
+  if vim.trim(out) == '' then
+    return nil, 'nothing is staged in ' .. dir .. ' (git add first)'
+  end
+  if #out > M.MAX_DIFF_BYTES then
+    local stat = vim.fn.system({ 'git', '-C', dir, 'diff', '--cached', '--stat', '--no-color' })
+    out = stat .. '\n' .. out:sub(1, M.MAX_DIFF_BYTES) .. '\n[diff truncated]'
+  end
+  return out
+end
+
+local function diagnostics_text(buf, l1, l2)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    if d.lnum + 1 >= l1 and d.lnum + 1 <= l2 then
+      out[#out + 1] = ('line %d: %s'):format(d.lnum + 1, d.message)
+    end
+  end
+  return out
+end
+
+-- Runs action `name` (nil: pick one with vim.ui.select). opts.range = {l1, l2} of the current buffer.
+function M.run(name, opts)
+  opts = opts or {}
+  local all, err = M.all()
+  if not all then
+    util.notify(err, vim.log.levels.ERROR)
+    return
+  end
+  if name == nil or name == '' then
+    local names = M.names()
+    vim.ui.select(names, {
+      prompt = 'GLM action',
+      format_item = function(n)
+        return n .. (all[n].description and ('  ' .. all[n].description) or '')
+      end,
+    }, function(choice)
+      if choice then
+        M.run(choice, opts)
+      end
+    end)
+    return
+  end
+  local spec = all[name]
+  if not spec then
+    local known = table.concat(M.names(), ', ')
+    util.notify(('no action named %s (there are: %s)'):format(name, known), vim.log.levels.ERROR)
+    return
+  end
+  local glm = require('glm')
+  local buf = api.nvim_get_current_buf()
+  local range = opts.range or { 1, api.nvim_buf_line_count(buf) }
+  local ctx = {
+    buf = buf,
+    range = range,
+    path = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':~:.'),
+    filetype = util.buf_get(buf, 'filetype'),
+  }
+  local prompt = spec.prompt
+  if type(prompt) == 'function' then
+    local ok, res = pcall(prompt, ctx)
+    if not ok or type(res) ~= 'string' then
+      util.notify(('action %s: its prompt function failed: %s'):format(name, tostring(res)), vim.log.levels.ERROR)
+      return
+    end
+    prompt = res
+  end
+  if opts.extra and opts.extra ~= '' then
+    prompt = prompt .. '\n\n' .. opts.extra
+  end
+  if spec.diagnostics then
+    local diags = diagnostics_text(buf, range[1], range[2])
+    if #diags > 0 then
+      prompt = prompt .. '\n\nDiagnostics:\n' .. table.concat(diags, '\n')
+    end
+  end
+  local context = spec.context or 'code'
+  if context == 'staged' then
+    local diff, derr = M.staged_diff(buf)
+    if not diff then
+      util.notify(derr, vim.log.levels.WARN)
+      return
+    end
+    return glm.ask(prompt .. '\n\n```diff\n' .. diff .. '\n```', { title = 'GLM ' .. name })
+  end
+  local kind = spec.kind or 'ask'
+  if kind == 'edit' then
+    return glm.edit(prompt, { range = range })
+  elseif kind == 'explain' then
+    return glm.explain({ range = range, question = prompt })
+  end
+  return glm.ask(prompt, { range = context == 'code' and range or nil, title = 'GLM ' .. name })
+end
+
+return M

@@ -1,0 +1,191 @@
+-- :GlmEdit: the model's rewrite streams into a diff preview, cleaned of fences and prose, and is
+-- applied (one undo step) or rejected.
+local T = ...
+
+local api = vim.api
+
+local SOURCE = {
+  'def mean(xs):',
+  '    total = 0',
+  '    for x in xs:',
+  '        total += x',
+  '    return total / len(xs)',
+  '',
+  'print(mean([1, 2, 3]))',
+}
+
+-- What models really send back despite "code only": a sentence, a fence, a note.
+local FENCED = table.concat({
+  "Here's the rewritten function:",
+  '',
+  '```python',
+  'def mean(xs):',
+  '    if not xs:',
+  '        return 0.0',
+  '    return sum(xs) / len(xs)',
+  '```',
+  '',
+  'This handles the empty list and uses the built-in sum().',
+}, '\n')
+
+local function fixture(name, text)
+  local path = T.tmp .. '/' .. name
+  vim.fn.writefile(vim.split(text, '\n', { plain = true }), path)
+  return path
+end
+
+local function open_source()
+  local path = T.tmp .. '/edit_src.py'
+  vim.fn.writefile(SOURCE, path)
+  vim.cmd('silent! bwipeout! ' .. vim.fn.fnameescape(path))
+  vim.cmd('silent edit ' .. vim.fn.fnameescape(path))
+  return api.nvim_get_current_buf(), api.nvim_get_current_win()
+end
+
+local function lines(buf)
+  return api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+local function wait_idle()
+  T.wait(function()
+    return require('glm').status() == ''
+  end, 8000, 'reply to finish')
+end
+
+local EXPECTED = {
+  'def mean(xs):',
+  '    if not xs:',
+  '        return 0.0',
+  '    return sum(xs) / len(xs)',
+}
+
+T.test(':GlmEdit streams a cleaned rewrite into a diff; accept applies it as one undo step', function()
+  T.setup()
+  local buf, win = open_source()
+  local answer = fixture('edit_fenced.md', FENCED)
+  local n0 = #T.recorded()
+  vim.cmd('1,5GlmEdit handle empty lists mock:reply_file=' .. answer .. ',delay_ms=5')
+  local p = T.ok(require('glm.preview').current(), 'preview opened at once')
+  T.ok(p.streaming, 'streaming')
+  T.ok(api.nvim_win_get_option(p.prop_win, 'diff') and api.nvim_win_get_option(p.orig_win, 'diff'), 'diff mode')
+  -- While it streams, the proposal never shows the prose or a fence.
+  local seen_partial = false
+  T.wait(function()
+    local text = table.concat(p:lines(), '\n')
+    T.ok(not text:find('```', 1, true), 'no fence while streaming: ' .. text)
+    T.ok(not text:find("Here's", 1, true), 'no prose while streaming: ' .. text)
+    if text ~= '' and p.streaming then
+      seen_partial = true
+    end
+    return not p.streaming
+  end, 8000, 'end of stream')
+  T.ok(seen_partial, 'the proposal grew while streaming')
+  wait_idle()
+  T.eq(p:lines(), EXPECTED, 'cleaned: code only')
+  T.eq(lines(buf), SOURCE, 'source untouched before accept')
+  -- The request asked for code only and carried the lines to rewrite.
+  local req = vim.list_slice(T.recorded(), n0 + 1)[1].json
+  T.contains(req.messages[1].content, 'code only')
+  T.contains(req.messages[1].content, 'no markdown fences')
+  T.contains(req.messages[2].content, 'Instruction: handle empty lists')
+  T.contains(req.messages[2].content, 'Rewrite lines 1-5')
+  T.contains(req.messages[2].content, '```python\ndef mean(xs):\n    total = 0')
+  T.contains(req.messages[2].content, 'print(mean([1, 2, 3]))', 'the lines after, for reference')
+  -- The diff marks the new line.
+  local hl = api.nvim_win_call(p.prop_win, function()
+    return vim.fn.diff_hlID(2, 1)
+  end)
+  T.ok(hl ~= 0, 'diff highlight on the proposal')
+  api.nvim_set_current_win(p.prop_win)
+  T.feed('ga')
+  T.ok(p.closed, 'closed on accept')
+  T.eq(api.nvim_get_current_win(), win)
+  local want = vim.list_extend(vim.deepcopy(EXPECTED), { '', 'print(mean([1, 2, 3]))' })
+  T.eq(lines(buf), want, 'applied')
+  vim.cmd('silent undo')
+  T.eq(lines(buf), SOURCE, 'one undo restores')
+  vim.cmd('silent redo')
+  T.eq(lines(buf), want, 'redo re-applies')
+end)
+
+T.test(':GlmEdit reject leaves the buffer as it was', function()
+  T.setup()
+  local buf = open_source()
+  local answer = fixture('edit_fenced2.md', FENCED)
+  vim.cmd('1,5GlmEdit handle empty lists mock:reply_file=' .. answer)
+  local p = require('glm.preview').current()
+  wait_idle()
+  local tick = api.nvim_buf_get_changedtick(buf)
+  T.feed('gr')
+  T.ok(p.closed)
+  T.eq(lines(buf), SOURCE)
+  T.eq(api.nvim_buf_get_changedtick(buf), tick)
+  T.eq(#api.nvim_list_wins(), 1)
+end)
+
+T.test('accept while the edit still streams waits; rejecting mid-stream cancels the request', function()
+  T.setup()
+  local buf = open_source()
+  local reply, p = require('glm').edit('slow mock:chunks=100,delay_ms=20', { range = { 1, 5 } })
+  T.wait(function()
+    return reply.content ~= ''
+  end, 5000, 'first tokens')
+  T.feed('ga')
+  T.ok(not p.closed, 'not accepted while streaming')
+  T.eq(lines(buf), SOURCE)
+  T.contains(T.notes_at(vim.log.levels.WARN)[1], 'still streaming')
+  T.feed('gr')
+  T.wait(function()
+    return reply.status ~= 'streaming'
+  end, 3000, 'request to end')
+  T.eq(reply.status, 'cancelled')
+  T.eq(lines(buf), SOURCE)
+  T.eq(#T.notes_at(vim.log.levels.ERROR), 0)
+end)
+
+T.test(':GlmEdit without a range inserts below the cursor, indented like the cursor line', function()
+  T.setup()
+  local buf, win = open_source()
+  api.nvim_win_set_cursor(win, { 2, 0 })
+  -- The model forgot the indentation and added a sentence without a fence.
+  local answer = fixture('edit_insert.txt', 'Sure, here it is:\nif xs is None:\n    return 0.0')
+  vim.cmd('GlmEdit guard against None mock:reply_file=' .. answer)
+  local p = require('glm.preview').current()
+  wait_idle()
+  T.eq(p.mode, 'insert')
+  T.eq(p:lines(), { '    if xs is None:', '        return 0.0' })
+  T.feed('ga')
+  T.eq(lines(buf)[3], '    if xs is None:')
+  T.eq(lines(buf)[4], '        return 0.0')
+  T.eq(lines(buf)[5], '    for x in xs:')
+  local req = T.last_request().json
+  T.contains(req.messages[2].content, 'insert after line 2')
+end)
+
+T.test('the proposal can be edited before it is accepted', function()
+  T.setup()
+  local buf = open_source()
+  local answer = fixture('edit_fenced3.md', FENCED)
+  vim.cmd('1,5GlmEdit x mock:reply_file=' .. answer)
+  local p = require('glm.preview').current()
+  wait_idle()
+  local first = #p.before
+  api.nvim_buf_set_lines(p.prop_buf, first + 2, first + 3, false, { '        return float("nan")' })
+  T.feed('ga')
+  T.eq(lines(buf)[3], '        return float("nan")')
+end)
+
+T.test('clean() keeps only the code of prose- and fence-wrapped answers', function()
+  local clean = require('glm.edit').clean
+  T.eq(clean(FENCED), EXPECTED, 'prose around a fence')
+  T.eq(clean('```lua\nlocal a = 1\n```'), { 'local a = 1' }, 'fence only')
+  T.eq(clean('local a = 1\nlocal b = 2\n'), { 'local a = 1', 'local b = 2' }, 'bare code')
+  T.eq(clean('Here is the code:\nlocal a = 1'), { 'local a = 1' }, 'leading sentence without fence')
+  T.eq(clean('<think>the user wants</think>\n```c\nint x;\n```'), { 'int x;' }, 'inline think block')
+  T.eq(clean('Okay.\n```js\nlet a;\nlet b;\n'), { 'let a;', 'let b;' }, 'fence still open (streaming)')
+  T.eq(clean('```js\nlet a;\n``'), { 'let a;' }, 'a closing fence half-way in is not code')
+  T.eq(clean('a\n```x\nshort\n```\n```x\nlonger\nblock\n```'), { 'longer', 'block' }, 'longest block wins')
+  T.eq(clean('x = 1\ny = 2', '    '), { '    x = 1', '    y = 2' }, 'lost indentation restored')
+  T.eq(clean('    x = 1', '    '), { '    x = 1' }, 'kept indentation untouched')
+  T.eq(clean('a\r\nb\r\n'), { 'a', 'b' }, 'CRLF')
+end)
