@@ -63,6 +63,17 @@ cmd('GlmCancel', function()
   require('glm').cancel()
 end, { desc = 'Cancel GLM requests in flight' })
 
+cmd('GlmComplete', function(c)
+  require('glm.complete').command(c.args, c.bang)
+end, {
+  nargs = '?',
+  bang = true,
+  complete = function()
+    return { 'on', 'off', 'toggle', 'status' }
+  end,
+  desc = 'Inline completion on/off/toggle/status (! for this buffer only)',
+})
+
 cmd('GlmLog', function()
   require('glm').open_log()
 end, { desc = 'Open the glm-server log' })

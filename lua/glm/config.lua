@@ -52,6 +52,27 @@ M.defaults = {
   -- :GlmAction prompts added to (or, set to false, removed from) the built-in library.
   actions = {},
   status_text = 'GLM ⋯',
+  -- Inline completion (ghost text). Off by default: it sends buffer text to the provider.
+  complete = {
+    enabled = false, -- every eligible buffer
+    filetypes = {}, -- filetype -> true/false, overrides `enabled` for that filetype
+    ghost_text = true, -- false: only the nvim-cmp source asks for completions
+    debounce_ms = 150,
+    max_file_bytes = 1024 * 1024, -- never in larger buffers
+    prefix_bytes = 6000, -- text before the cursor sent, cut on line boundaries
+    suffix_bytes = 2000, -- text after the cursor sent
+    model = nil, -- nil: the server's completion model
+    options = {}, -- max_tokens, temperature, top_p, stop, max_lines, n
+    keymaps = {
+      accept = '<M-l>',
+      accept_line = '<M-C-Right>',
+      accept_word = '<M-Right>',
+      next = '<M-]>',
+      prev = '<M-[>',
+      dismiss = '<C-]>',
+    },
+    status_text = { idle = 'GLM', waiting = 'GLM …', shown = 'GLM ✓' },
+  },
 }
 
 -- Schema: option path -> accepted types. Tables listed as "table" are free-form (passed through).
@@ -101,6 +122,26 @@ local schema = {
   },
   actions = { 'table' },
   status_text = { 'string' },
+  complete = {
+    enabled = { 'boolean' },
+    filetypes = { 'table' },
+    ghost_text = { 'boolean' },
+    debounce_ms = { 'number' },
+    max_file_bytes = { 'number' },
+    prefix_bytes = { 'number' },
+    suffix_bytes = { 'number' },
+    model = { 'string', 'nil' },
+    options = { 'table' },
+    keymaps = {
+      accept = key_type,
+      accept_line = key_type,
+      accept_word = key_type,
+      next = key_type,
+      prev = key_type,
+      dismiss = key_type,
+    },
+    status_text = { idle = { 'string' }, waiting = { 'string' }, shown = { 'string' } },
+  },
 }
 
 local function is_leaf(spec)
@@ -145,6 +186,17 @@ M.values = vim.deepcopy(M.defaults)
 function M.setup(opts)
   opts = opts or {}
   local err = check(opts, schema, '')
+  if not err and type(opts.complete) == 'table' and type(opts.complete.filetypes) == 'table' then
+    for ft, v in pairs(opts.complete.filetypes) do
+      if type(ft) ~= 'string' or type(v) ~= 'boolean' then
+        err = ("option 'complete.filetypes' maps filetype names to true or false, got %s = %s"):format(
+          tostring(ft),
+          vim.inspect(v)
+        )
+        break
+      end
+    end
+  end
   if err then
     vim.notify('glm.setup: ' .. err, vim.log.levels.ERROR, { title = 'glm' })
     return err

@@ -19,6 +19,12 @@ function M.setup(opts)
   if rpc and not vim.deep_equal(before, config.get().server) then
     rpc.stop()
   end
+  -- Inline completion loads only when configured (or already in use).
+  if (opts and opts.complete) or package.loaded['glm.complete'] then
+    require('glm.complete').setup()
+  elseif package.loaded['cmp'] then
+    require('glm.cmp_source').register()
+  end
   return true
 end
 
@@ -38,6 +44,13 @@ function M.status()
     return config.get().status_text
   end
   return ''
+end
+
+-- For the statusline: the inline completion state (complete.status_text: idle, waiting, shown), ""
+-- where completion is off. Cheap: loads nothing.
+function M.complete_status()
+  local complete = package.loaded['glm.complete']
+  return complete and complete.status() or ''
 end
 
 local function trim(s)
