@@ -112,6 +112,25 @@ function M.check()
       'no provider has credentials; set one of the variables above (a local openai-compatible server may need none)'
     )
   end
+
+  h.start('glm: inline completion')
+  local c = config.get().complete
+  local fts = {}
+  for ft, on in pairs(c.filetypes) do
+    fts[#fts + 1] = ft .. '=' .. tostring(on)
+  end
+  table.sort(fts)
+  h.info(
+    ('complete.enabled = %s, filetypes: %s (off by default: it sends text around the cursor upstream)'):format(
+      tostring(c.enabled),
+      #fts > 0 and table.concat(fts, ', ') or 'none'
+    )
+  )
+  h.info('model: ' .. (c.model or "the server's completion.model"))
+  local complete = package.loaded['glm.complete']
+  if complete then
+    h.info('state in the current buffer: ' .. complete.state())
+  end
 end
 
 return M
