@@ -202,7 +202,7 @@ function M.run(name, opts)
       util.notify(derr, vim.log.levels.WARN)
       return
     end
-    return glm.ask(prompt .. '\n\n```diff\n' .. diff .. '\n```', { title = 'GLM ' .. name })
+    return glm.ask(prompt .. '\n\n```diff\n' .. diff .. '\n```', { title = 'GLM ' .. name, context = false })
   end
   local kind = spec.kind or 'ask'
   if kind == 'edit' then
@@ -210,7 +210,7 @@ function M.run(name, opts)
   elseif kind == 'explain' then
     return glm.explain({ range = range, question = prompt })
   end
-  return glm.ask(prompt, { range = context == 'code' and range or nil, title = 'GLM ' .. name })
+  return glm.ask(prompt, { range = context == 'code' and range or nil, title = 'GLM ' .. name, context = false })
 end
 
 return M

@@ -217,13 +217,14 @@ function M.tokens(text)
 end
 
 -- Expands the #tokens of a chat message. Returns content (what the model gets), attachments (nil when
--- there were none), or nil and an error message (nothing is sent then).
-function M.expand(text, chat_buf)
+-- there were none), or nil and an error message (nothing is sent then). The source is the one of
+-- `view_buf` (a chat), or `src` = { buf, win, range } when given (:GlmAsk).
+function M.expand(text, view_buf, src)
   local tokens = M.tokens(text)
   if #tokens == 0 then
     return text, nil
   end
-  local src = require('glm.source').get(chat_buf)
+  src = src or require('glm.source').get(view_buf)
   local attachments, bodies = {}, {}
   for _, t in ipairs(tokens) do
     local a, err

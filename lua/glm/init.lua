@@ -104,6 +104,21 @@ function M.ask(question, opts)
     return
   end
   local content = question
+  local win = api.nvim_get_current_win()
+  if opts.context ~= false then
+    -- #buffer, #selection, #diagnostics, #file:{path} in the question (glm.context).
+    local source = require('glm.source')
+    local src
+    if source.is_code_window(win) then
+      src = { buf = opts.buf or api.nvim_win_get_buf(win), win = win, range = opts.range }
+    end
+    local expanded, err = require('glm.context').expand(question, nil, src)
+    if not expanded then
+      util.notify(err, vim.log.levels.ERROR)
+      return
+    end
+    content = expanded
+  end
   if opts.range then
     local buf = opts.buf or api.nvim_get_current_buf()
     content = question .. '\n\n' .. M._fence(M._context(buf, opts.range[1], opts.range[2]))
@@ -116,7 +131,6 @@ function M.ask(question, opts)
   messages[#messages + 1] = { role = 'user', content = content }
   local params = base_params()
   params.messages = messages
-  local win = api.nvim_get_current_win()
   local reply = require('glm.reply').new():start('chat', params)
   local f = require('glm.float').stream(reply, { messages = messages, title = opts.title or 'GLM' })
   -- Where `ga` in the float applies code: the range asked about, else the cursor of this window.

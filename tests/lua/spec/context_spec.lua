@@ -188,3 +188,28 @@ T.test('tokens: only whole #words are expanded; others are left alone', function
   end, toks)
   T.eq(kinds, { '#buffer', '#file:a.c,', '#selection' })
 end)
+
+T.test(':GlmAsk expands the same #words, from the current buffer', function()
+  T.setup()
+  local buf = open_source()
+  local ns = api.nvim_create_namespace('ctx_test_ask')
+  vim.diagnostic.set(ns, buf, {
+    { lnum = 1, col = 21, message = "undefined global 'nam'", severity = vim.diagnostic.severity.ERROR },
+  })
+  local n0 = #T.recorded()
+  vim.cmd('GlmAsk why does this fail? #diagnostics #buffer')
+  T.wait(function()
+    return require('glm').status() == ''
+  end, 8000)
+  local content = sent_since(n0)
+  T.contains(content, 'why does this fail? #diagnostics #buffer')
+  T.contains(content, ":2:22: ERROR: undefined global 'nam'")
+  T.contains(content, "```lua\nlocal function greet(name)")
+  -- A bad #file stops it before anything is sent.
+  local n1 = #T.recorded()
+  vim.cmd('silent! only')
+  api.nvim_win_set_buf(0, buf)
+  vim.cmd('GlmAsk see #file:does/not/exist.c')
+  T.eq(#T.recorded(), n1, 'nothing sent')
+  T.contains(T.notes_at(vim.log.levels.ERROR)[1], 'no such file')
+end)
