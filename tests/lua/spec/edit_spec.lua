@@ -189,3 +189,17 @@ T.test('clean() keeps only the code of prose- and fence-wrapped answers', functi
   T.eq(clean('    x = 1', '    '), { '    x = 1' }, 'kept indentation untouched')
   T.eq(clean('a\r\nb\r\n'), { 'a', 'b' }, 'CRLF')
 end)
+
+T.test('an edit that fails closes its preview and says why, once', function()
+  T.setup()
+  local buf = open_source()
+  local reply, p = require('glm').edit('anything mock:error=401', { range = { 1, 5 } })
+  T.wait(function()
+    return reply.status ~= 'streaming'
+  end, 5000, 'the request to fail')
+  T.eq(reply.status, 'error')
+  T.ok(p.closed, 'preview closed')
+  T.eq(#api.nvim_list_wins(), 1, 'no diff windows left')
+  T.eq(#T.notes_at(vim.log.levels.ERROR), 1, 'one error message')
+  T.eq(lines(buf), SOURCE)
+end)
