@@ -336,3 +336,34 @@ T.test('apply reopens the source buffer when its window was closed', function()
   T.feed('ga')
   T.contains(lines(buf)[4], 'assert(')
 end)
+
+T.test('do in the proposal takes one change back; ga applies the rest', function()
+  T.setup()
+  local buf = open_source()
+  local answer = fixture(
+    'answer_two_hunks.md',
+    table.concat({
+      '```lua',
+      'local M = { version = 1 }',
+      '',
+      'function M.area(w, h)',
+      '  return math.abs(w * h)',
+      'end',
+      '',
+      'return M',
+      '```',
+    }, '\n')
+  )
+  vim.cmd('1,7GlmAsk two changes mock:reply_file=' .. answer)
+  wait_idle()
+  T.feed('ga')
+  local p = T.ok(preview())
+  -- ]c/[c move between the changes; on the first one, `do` (diffget) restores the original line.
+  api.nvim_win_set_cursor(p.prop_win, { #p.before + 1, 0 })
+  vim.cmd('normal! do')
+  T.eq(p:lines()[1], 'local M = {}', 'first change taken back')
+  T.feed('ga')
+  local want = vim.deepcopy(SOURCE)
+  want[4] = '  return math.abs(w * h)'
+  T.eq(lines(buf), want, 'only the second change applied')
+end)
