@@ -298,6 +298,7 @@ function Chat:_setup_buffer()
   end)
   map('n', km.close, close_window)
   require('glm.apply').attach(buf)
+  require('glm.context').setup_buffer(buf)
   api.nvim_create_autocmd({ 'BufWipeout', 'BufDelete' }, {
     buffer = buf,
     once = true,

@@ -268,6 +268,34 @@ function M.show(buf, attachments)
   end
 end
 
+local WORDS = {
+  { word = '#buffer', menu = 'the source buffer' },
+  { word = '#selection', menu = 'the range or last visual selection' },
+  { word = '#diagnostics', menu = 'vim.diagnostic entries' },
+  { word = '#file:', menu = 'a file' },
+}
+
+-- 'completefunc' of chat buffers (<C-x><C-u>): the #words, and paths after #file:.
+function M.complete(findstart, base)
+  if findstart == 1 then
+    local line = api.nvim_get_current_line():sub(1, api.nvim_win_get_cursor(0)[2])
+    local start = line:find('#[%w:/%._~%-]*$')
+    return start and (start - 1) or -3
+  end
+  if base:sub(1, 6) == '#file:' then
+    return vim.tbl_map(function(f)
+      return '#file:' .. f
+    end, vim.fn.getcompletion(base:sub(7), 'file'))
+  end
+  return vim.tbl_filter(function(item)
+    return item.word:sub(1, #base) == base
+  end, vim.deepcopy(WORDS))
+end
+
+function M.setup_buffer(buf)
+  util.buf_set(buf, 'completefunc', "v:lua.require'glm.context'.complete")
+end
+
 -- :[range]GlmChat: the lines go into the message being written, fenced, with path and line numbers.
 function M.add_range(chat, buf, range)
   if chat.reply and chat.reply:is_streaming() then
