@@ -121,7 +121,7 @@ function M.ask(question, opts)
   end
   if opts.range then
     local buf = opts.buf or api.nvim_get_current_buf()
-    content = question .. '\n\n' .. M._fence(M._context(buf, opts.range[1], opts.range[2]))
+    content = content .. '\n\n' .. M._fence(M._context(buf, opts.range[1], opts.range[2]))
   end
   local messages = {}
   local sys = config.get().chat.system_prompt

@@ -205,6 +205,23 @@ T.test(':GlmAsk expands the same #words, from the current buffer', function()
   T.contains(content, 'why does this fail? #diagnostics #buffer')
   T.contains(content, ":2:22: ERROR: undefined global 'nam'")
   T.contains(content, "```lua\nlocal function greet(name)")
+  -- With a range: the attachments and the range both go along; #diagnostics is the range's.
+  for _, w in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_get_config(w).relative ~= '' then
+      api.nvim_win_close(w, true)
+    end
+  end
+  T.eq(api.nvim_get_current_buf(), buf, 'back in the source')
+  local n2 = #T.recorded()
+  vim.cmd('1,3GlmAsk and here? #diagnostics')
+  T.wait(function()
+    return require('glm').status() == ''
+  end, 8000)
+  content = sent_since(n2)
+  T.contains(content, ":2:22: ERROR: undefined global 'nam'")
+  T.contains(content, "lines 1-3:\n```lua\nlocal function greet(name)")
+  vim.cmd('silent! only')
+  api.nvim_win_set_buf(0, buf)
   -- A bad #file stops it before anything is sent.
   local n1 = #T.recorded()
   vim.cmd('silent! only')
