@@ -22,7 +22,8 @@ cleanup() {
   [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null
   rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 check() { # check NAME COMMAND...
   name=$1
