@@ -206,21 +206,25 @@ function Preview:_statusline()
   if km.reject then
     keys[#keys + 1] = km.reject .. ' reject'
   end
-  local hint = table.concat(keys, ' · '):gsub('%%', '%%%%')
-  local function line(what)
-    -- Short enough for half a window: the file's name only, truncated first when space runs out.
-    return ('%%#GlmPreviewStatus# GLM %s: %%<%s %s  %%=%s '):format(
-      what,
-      vim.fn.fnamemodify(self.short, ':t'):gsub('%%', '%%%%'),
-      self.where,
-      hint
+  local function esc(text)
+    return (text:gsub('%%', '%%%%'))
+  end
+  -- Each pane says one thing, short enough for half a window: the original which lines of which file,
+  -- the proposal what it is and which keys act. The left part is truncated first (%<).
+  local file = vim.fn.fnamemodify(self.short, ':t')
+  if util.win_valid(self.orig_win) then
+    util.win_set(
+      self.orig_win,
+      'statusline',
+      ('%%#GlmPreviewStatus# GLM original:%%< %s %s '):format(esc(file), esc(self.where))
     )
   end
-  if util.win_valid(self.orig_win) then
-    util.win_set(self.orig_win, 'statusline', line('original'))
-  end
   if util.win_valid(self.prop_win) then
-    util.win_set(self.prop_win, 'statusline', line(self.label:gsub('%%', '%%%%')))
+    util.win_set(
+      self.prop_win,
+      'statusline',
+      ('%%#GlmPreviewStatus# GLM %s%%<%%= %s '):format(esc(self.label), esc(table.concat(keys, ' · ')))
+    )
   end
 end
 

@@ -137,7 +137,7 @@ check "answer finished (usage line)" wait_for 'openai/glm-4 ·' 8
 
 # ga: the diff preview opens under the file with the original and the proposal side by side.
 keys g a
-check "preview opened (status line)" wait_for 'GLM apply: .*lines 2-5' 5
+check "preview opened (status lines)" wait_for 'GLM original: shop.py lines 2-5 .*GLM apply' 5
 check "preview says how to accept and reject" wait_for 'ga accept · gr reject' 3
 check "proposal shown in the diff" wait_for 'for price, qty in items)' 3
 [ -n "${GLM_E2E_SHOW:-}" ] && screen
@@ -145,7 +145,7 @@ check "file not changed yet" sh -c "grep -q 'result = result + price' '$tmp/shop
 
 # ga again: accepted; the preview closes and the file window shows the new code.
 keys g a
-check "preview closed" wait_gone 'GLM apply:' 5
+check "preview closed" wait_gone 'GLM original:' 5
 check "new code on screen" wait_for 'return sum(price \* qty' 3
 check "old loop gone from the screen" wait_gone 'result = result + price \* qty' 3
 check "code after the range untouched" wait_for 'print(total(\[(2, 3), (5, 1)\]))' 3
