@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS ?= 2
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all build test test-lua deps clean
+.PHONY: all build helptags test test-lua deps clean
 
 all: build
 
@@ -13,8 +13,16 @@ all: build
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
-build: $(BUILD)/CMakeCache.txt
+build: $(BUILD)/CMakeCache.txt doc/tags
 	cmake --build $(BUILD) --target glm-server -j $(JOBS)
+
+# Help tags, so `:help glm` works with plugin managers that do not run :helptags themselves (packer,
+# native packages). Rebuilt when doc/glm.txt changes; skipped with a note when nvim is not on PATH.
+helptags: doc/tags
+doc/tags: doc/glm.txt
+	@if command -v nvim >/dev/null 2>&1; then \
+	  nvim --headless -u NONE -i NONE -n -c 'helptags doc' -c 'qa!' && test -f $@ && echo "doc/tags: help tags for :help glm"; \
+	else echo "nvim not found: run ':helptags doc' in Neovim for :help glm"; fi
 
 # Everything: installs what is missing, builds (normal + ASan/UBSan) and runs every test (README).
 test:

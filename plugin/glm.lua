@@ -55,6 +55,18 @@ cmd('GlmChats', function(c)
   require('glm').chats(c.args ~= '' and c.args or nil)
 end, { nargs = '?', desc = 'Reopen a saved GLM chat' })
 
+cmd('GlmChatRename', function(c)
+  require('glm.chat').rename_cmd(c.args)
+end, { nargs = '*', desc = 'Rename this GLM chat (outside a chat: pick a saved one)' })
+
+cmd('GlmChatDelete', function(c)
+  require('glm.chat').delete_cmd(c.bang)
+end, { bang = true, desc = 'Delete this GLM chat (outside a chat: pick a saved one); ! skips the question' })
+
+cmd('GlmImage', function(c)
+  require('glm.chat').attach_image_cmd(c.args)
+end, { nargs = '?', complete = 'file', desc = 'Attach an image file to the GLM chat message (vision models)' })
+
 cmd('GlmModel', function()
   require('glm').select_model()
 end, { desc = 'Pick the GLM model' })

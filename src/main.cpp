@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
     transport.when_flushed([&] { io.stop(); });
   };
   glm::Server server(io, config, [&](glm::rpc::Framing f, std::string&& m) { transport.send(f, std::move(m)); }, exit_fn);
+  server.set_config_file(path);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int) {

@@ -40,6 +40,13 @@ M.defaults = {
     apply_insert = 'gA', -- chat, float: insert the code block below the cursor of the source window
     accept = 'ga', -- diff preview: accept the proposal
     reject = 'gr', -- diff preview: reject it
+    yank_code = 'gy', -- chat: yank the code block under the cursor
+    next_reply = ']]', -- chat: jump to the next reply
+    prev_reply = '[[', -- chat: jump to the previous reply
+    regenerate = 'gr', -- chat: ask again for the last reply
+    clear = '<C-l>', -- chat: start over (the old chat stays saved)
+    model = 'gm', -- chat: pick this chat's model
+    help = '?', -- chat: list these keys
   },
   -- Apply and :GlmEdit previews.
   apply = {
@@ -112,6 +119,13 @@ local schema = {
     apply_insert = key_type,
     accept = key_type,
     reject = key_type,
+    yank_code = key_type,
+    next_reply = key_type,
+    prev_reply = key_type,
+    regenerate = key_type,
+    clear = key_type,
+    model = key_type,
+    help = key_type,
   },
   apply = {
     context = { 'number' },

@@ -1,5 +1,7 @@
 -- :checkhealth glm. Reports whether credentials are present, never their values.
 local config = require('glm.config')
+local rpc = require('glm.rpc')
+local util = require('glm.util')
 
 local M = {}
 
@@ -30,6 +32,50 @@ local function set(name)
   return v ~= nil and v ~= ''
 end
 
+-- What the server uses, as it reports it in initialize's result (starting it if it is not running):
+-- the config file, each provider's base URL, the default model; and the model requests use now.
+function M.check_config(client)
+  if not (client and client:is_running()) then
+    local c, err = rpc.get()
+    if not c then
+      h.error('cannot start the server to ask for its configuration: ' .. tostring(err))
+      return
+    end
+    client = c
+  end
+  vim.wait(5000, function()
+    return client.ready or client.exited
+  end, 10)
+  local r = client.ready and client.init_result or nil
+  if not r then
+    h.error('the server did not answer initialize; see ' .. config.log_file())
+    return
+  end
+  local file = util.nonnil(r.config_file)
+  if file then
+    h.ok('config file: ' .. file)
+  else
+    h.info('config file: none (built-in defaults; the server looks for $XDG_CONFIG_HOME/glm-server/config.json)')
+  end
+  local overlay = config.get().server.config or {}
+  if next(overlay) ~= nil then
+    local keys = vim.tbl_keys(overlay)
+    table.sort(keys)
+    h.info("setup()'s server.config is merged over it: " .. table.concat(keys, ', '))
+  end
+  local providers = util.nonnil(r.providers) or {}
+  local names = vim.tbl_keys(providers)
+  table.sort(names)
+  for _, name in ipairs(names) do
+    h.info(('provider %s: %s'):format(name, util.nonnil(providers[name].base_url) or '?'))
+  end
+  local default = util.nonnil(r.default_model)
+  h.ok("server's default model: " .. tostring(default))
+  local model = require('glm.model')
+  local current = model.current()
+  h.ok(('current model: %s (%s)'):format(current or tostring(default), model.source()))
+end
+
 function M.check()
   h.start('glm: Neovim')
   local v = vim.version()
@@ -56,13 +102,15 @@ function M.check()
     })
   end
   h.info('log file: ' .. config.log_file())
-  local rpc = package.loaded['glm.rpc']
-  local client = rpc and rpc.current()
+  local client = rpc.current()
   if client and client:is_running() then
     h.ok('server running (pid ' .. tostring(client.pid) .. ')')
   else
     h.info('server not running (it starts on first use)')
   end
+
+  h.start('glm: configuration')
+  M.check_config(client)
 
   h.start('glm: provider credentials')
   local providers = (config.get().server.config or {}).providers or {}

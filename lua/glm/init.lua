@@ -6,8 +6,6 @@ local util = require('glm.util')
 local api = vim.api
 local M = {}
 
-local state = { model = nil }
-
 -- Merges `opts` over the defaults. Returns true, or false after telling the user which option is wrong.
 function M.setup(opts)
   local before = config.get().server
@@ -28,13 +26,15 @@ function M.setup(opts)
   return true
 end
 
--- The model requests use: the one picked with :GlmModel, else opts.model, else nil (server default).
+-- The model requests use: the one picked with :GlmModel in this session, else opts.model, else the one
+-- picked in an earlier session, else nil (server default). See glm.model.
 function M.current_model()
-  return state.model or config.get().model
+  return require('glm.model').current()
 end
 
+-- Uses `id` from now on (and in later sessions); nil goes back to opts.model / the server default.
 function M.set_model(id)
-  state.model = id
+  require('glm.model').set(id)
 end
 
 -- For the statusline: status_text while a request streams, "" otherwise. Cheap: loads nothing.
@@ -179,6 +179,73 @@ function M._default_range(buf, win)
   return l1, l2
 end
 
+-- The name of the function (or class) defined at the top of lines l1..l2: from Tree-sitter when a
+-- parser is available, else from the first non-blank line for common definition syntaxes.
+function M._definition_name(buf, l1, l2)
+  local ok, parser = pcall(vim.treesitter.get_parser, buf)
+  if ok and parser then
+    local ok2, name = pcall(function()
+      local root = parser:parse()[1]:root()
+      local text = api.nvim_buf_get_lines(buf, l1 - 1, l1, false)[1] or ''
+      local col = #(text:match('^%s*') or '')
+      local node = root:named_descendant_for_range(l1 - 1, col, l1 - 1, col)
+      while node do
+        local t = node:type()
+        if t:find('function') or t:find('method') or t:find('class') or t:find('definition') then
+          local id = node:field('name')[1]
+          if id then
+            local sr, sc, er, ec = id:range()
+            return table.concat(api.nvim_buf_get_text(buf, sr, sc, er, ec, {}), ' ')
+          end
+        end
+        node = node:parent()
+      end
+    end)
+    if ok2 and name then
+      return name
+    end
+  end
+  for _, line in ipairs(api.nvim_buf_get_lines(buf, l1 - 1, l2, false)) do
+    if line:match('%S') then
+      local patterns = {
+        'function%s+([%w_%.:]+)%s*%(', -- Lua, JavaScript, PHP, shell
+        '^%s*local%s+([%w_]+)%s*=%s*function', -- Lua
+        '^%s*async%s+def%s+([%w_]+)', -- Python
+        '^%s*def%s+([%w_%.?!]+)', -- Python, Ruby
+        'fn%s+([%w_]+)', -- Rust
+        '^func%s+%b()%s*([%w_]+)', -- Go method
+        '^func%s+([%w_]+)', -- Go
+        '^%s*[%w_]*%s*class%s+([%w_]+)', -- classes
+        '^[%w_][%w_%s%*&:<>,]-[%s%*&]([%w_:~]+)%s*%b()%s*[%w%s]*{?%s*$', -- C, C++, Java
+      }
+      local keywords = { ['if'] = true, ['for'] = true, ['while'] = true, ['switch'] = true, ['return'] = true }
+      for _, p in ipairs(patterns) do
+        local name = line:match(p)
+        if name and not keywords[name] then
+          return name
+        end
+      end
+      return nil
+    end
+  end
+end
+
+-- What a chat continued from an explain float is called in :GlmChats: the file and the function, or
+-- the line range ("Explain hyp() in explain_me.py", "Explain explain_me.py:3-4").
+function M._explain_title(buf, ctx, question)
+  local file = ctx.path ~= '' and vim.fn.fnamemodify(ctx.path, ':t') or '[No Name]'
+  local name = M._definition_name(buf, ctx.l1, ctx.l2)
+  local where = name and (name .. '() in ' .. file) or ('%s:%d-%d'):format(file, ctx.l1, ctx.l2)
+  if question then
+    local q = question:match('[^\n]*')
+    if #q > 50 then
+      q = q:sub(1, 47) .. '...'
+    end
+    return q .. ' (' .. where .. ')'
+  end
+  return 'Explain ' .. where
+end
+
 -- Where an explain float goes: just below line l2 of `win`, or above l1 (growing upwards) when there
 -- is more room there.
 function M._anchor(win, l1, l2)
@@ -230,6 +297,7 @@ function M.explain(opts)
     messages = { { role = 'user', content = asked } },
     anchor = M._anchor(win, l1, l2),
     title = 'GLM explain',
+    chat_title = M._explain_title(buf, ctx, question),
   })
   require('glm.source').set(f.buf, buf, win, { l1, l2 })
   return reply, f
@@ -274,42 +342,14 @@ function M.cancel()
   end
 end
 
--- :GlmModel: pick the model for later requests from the server's models/list.
+-- :GlmModel: pick the model for later requests from the server's models/list (or type one). In a chat
+-- buffer it sets that chat's model only.
 function M.select_model()
-  require('glm.rpc').request('models/list', vim.empty_dict(), {
-    on_done = function(err, result)
-      if err then
-        if not err.quiet then
-          util.notify('models/list failed: ' .. (err.message or '?'), vim.log.levels.ERROR)
-        end
-        return
-      end
-      local models = util.nonnil(result and result.models) or {}
-      if #models == 0 then
-        util.notify('the server knows no models', vim.log.levels.WARN)
-        return
-      end
-      local current = M.current_model()
-      vim.ui.select(models, {
-        prompt = 'GLM model',
-        format_item = function(m)
-          local s = m.id
-          if m.configured == false then
-            s = s .. '  (no credentials)'
-          end
-          if m.id == current then
-            s = s .. '  *'
-          end
-          return s
-        end,
-      }, function(choice)
-        if choice then
-          M.set_model(choice.id)
-          util.notify('model: ' .. choice.id)
-        end
-      end)
-    end,
-  })
+  local chat = package.loaded['glm.chat'] and require('glm.chat').for_buf(api.nvim_get_current_buf())
+  if chat then
+    return chat:select_model()
+  end
+  require('glm.model').select()
 end
 
 function M.open_log()

@@ -54,13 +54,24 @@ function Reply:_emit(event, text)
   end
 end
 
+-- glm.status() changed: statuslines are redrawn (the current window's alone is not enough, e.g. when a
+-- float has focus) and `User GlmStatus` lets statusline plugins refresh.
+local function status_changed()
+  pcall(vim.cmd, 'redrawstatus!')
+  pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'GlmStatus', modeline = false })
+end
+
 local function set_active(r, on)
+  local before = active_count
   if on and not active[r] then
     active[r] = true
     active_count = active_count + 1
   elseif not on and active[r] then
     active[r] = nil
     active_count = active_count - 1
+  end
+  if (before == 0) ~= (active_count == 0) then
+    status_changed()
   end
 end
 
@@ -87,8 +98,31 @@ function Reply:_on_delta(p)
   end
 end
 
+-- A failure a person understands: a dropped connection or a stall after text arrived is said as such
+-- (libcurl's own words, e.g. "Transferred a partial file", stay in the server log and in raw_message).
+local function explain_error(err, data, kept)
+  local kind = data and util.nonnil(data.kind)
+  local provider = data and util.nonnil(data.provider) or 'the provider'
+  local msg
+  if kind == 'network' and kept then
+    msg = ('the connection to %s dropped; the partial answer was kept'):format(provider)
+  elseif kind == 'timeout' and kept then
+    msg = ('%s stopped sending (timeout); the partial answer was kept'):format(provider)
+  end
+  if not msg then
+    return err
+  end
+  local out = vim.deepcopy(err)
+  out.raw_message, out.message = err.message, msg
+  return out
+end
+
 function Reply:_on_done(err, result)
   set_active(self, false)
+  if not self.model and self.client then
+    -- No model was named: the server used its default; say which.
+    self.model = self.client.default_model
+  end
   if err then
     self.error = err
     local data = util.nonnil(err.data)
@@ -108,8 +142,11 @@ function Reply:_on_done(err, result)
         self:_emit('replace')
       end
     end
-    if self.status == 'error' and not err.quiet then
-      util.notify(err.message or 'request failed', vim.log.levels.ERROR)
+    if self.status == 'error' then
+      self.error = explain_error(err, data, self.content ~= '' or self.reasoning ~= '')
+      if not err.quiet then
+        util.notify(self.error.message or 'request failed', vim.log.levels.ERROR)
+      end
     end
   else
     result = result or {}
@@ -132,7 +169,8 @@ end
 -- Starts the request. `method` is 'chat' or 'explain'.
 function Reply:start(method, params)
   self.status = 'streaming'
-  self.model = params.model
+  local running = rpc.current()
+  self.model = params.model or (running and running.default_model) or nil
   set_active(self, true)
   self.client, self.id = rpc.request(method, params, {
     on_delta = function(p)
@@ -173,7 +211,10 @@ function Reply:summary()
   elseif self.status == 'withdrawn' then
     parts[#parts + 1] = 'withdrawn by the provider'
   elseif self.status == 'error' then
-    parts[#parts + 1] = 'error: ' .. ((self.error and self.error.message) or '?')
+    -- A live reply holds the error object; a saved chat turn holds its message (a string).
+    local e = self.error
+    local msg = type(e) == 'table' and util.nonnil(e.message) or (type(e) == 'string' and e) or nil
+    parts[#parts + 1] = 'error: ' .. (msg or 'unknown error')
   elseif self.finish_reason and self.finish_reason ~= 'stop' then
     parts[#parts + 1] = 'finish: ' .. self.finish_reason
   end

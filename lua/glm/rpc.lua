@@ -122,12 +122,17 @@ function Client:start()
     on_done = function(err, result)
       if err then
         self:_fail_queue({ code = M.CODE_SERVER_GONE, message = err.message, quiet = true })
-        util.notify('glm-server did not initialize: ' .. (err.message or '?'), vim.log.levels.ERROR)
+        -- Stopped on purpose (setup() changed server options) or already reported (it exited): no message.
+        if not (self.stopping or err.quiet) then
+          util.notify('glm-server did not initialize: ' .. (err.message or '?'), vim.log.levels.ERROR)
+        end
         self:stop()
         return
       end
       self.server_info = util.nonnil(result.serverInfo)
       self.models = util.nonnil(result.models)
+      self.default_model = util.nonnil(result.default_model)
+      self.init_result = result
       self.ready = true
       self:_write({ jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() })
       local queue = self.queue
@@ -139,7 +144,7 @@ function Client:start()
   }
   local params = {
     processId = vim.fn.getpid(),
-    clientInfo = { name = 'glm.nvim', version = tostring(vim.version().major .. '.' .. vim.version().minor) },
+    clientInfo = { name = 'glm.nvim', version = require('glm.version') },
   }
   if next(opts.config) ~= nil then
     params.config = as_object(opts.config)

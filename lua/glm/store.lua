@@ -14,9 +14,19 @@ function M.new_id()
   return os.date('%Y%m%d-%H%M%S') .. ('-%04x'):format(math.floor(util.uv.hrtime() / 1000) % 0x10000)
 end
 
+-- Chats hold code and questions: files 0600, directories 0700 (util.mkdir_p). The default directories,
+-- which earlier versions created 0755, are made private again; a chat.dir of the user's is not touched.
+local function ensure_dir(dir)
+  util.mkdir_p(dir)
+  if config.get().chat.dir == nil then
+    util.make_private(vim.fn.fnamemodify(dir, ':h'))
+    util.make_private(dir)
+  end
+end
+
 function M.save(chat_data)
   local dir = config.chat_dir()
-  util.mkdir_p(dir)
+  ensure_dir(dir)
   local ok, err = util.write_file(M.path(chat_data.id), util.json_encode(chat_data))
   if not ok then
     util.notify('could not save chat: ' .. tostring(err), vim.log.levels.WARN)
@@ -34,6 +44,25 @@ function M.load(path)
     return nil, 'not a chat file: ' .. path .. (err and (' (' .. err .. ')') or '')
   end
   return data
+end
+
+-- Renames a saved chat on disk (its `updated` time is kept).
+function M.rename(path, title)
+  local data, err = M.load(path)
+  if not data then
+    return false, err
+  end
+  data.title = title
+  local ok, werr = util.write_file(path, util.json_encode(data))
+  return ok, werr
+end
+
+function M.delete(path)
+  local ok, err = os.remove(path)
+  if not ok and vim.fn.filereadable(path) == 1 then
+    return false, err
+  end
+  return true
 end
 
 -- Saved chats, most recently updated first: { {path, id, title, updated} }.

@@ -71,19 +71,38 @@ function M.plugin_root()
   return vim.fn.fnamemodify(src, ':p:h:h:h')
 end
 
+-- Creates `path` and any missing parents, each 0700: chats and logs hold code and questions, so only
+-- the user may list or read them. Existing directories are left as they are.
 function M.mkdir_p(path)
-  if vim.fn.isdirectory(path) == 0 then
-    vim.fn.mkdir(path, 'p')
+  if vim.fn.isdirectory(path) == 1 then
+    return
+  end
+  local parent = vim.fn.fnamemodify(path, ':h')
+  if parent ~= path then
+    M.mkdir_p(parent)
+  end
+  M.uv.fs_mkdir(path, 448) -- 0700
+end
+
+-- Makes an existing directory private (0700) when group or others may enter it. For directories the
+-- plugin owns (e.g. stdpath('data')/glm) that an older version created 0755.
+function M.make_private(path)
+  local st = M.uv.fs_stat(path)
+  if st and st.type == 'directory' and st.mode % 64 ~= 0 then
+    M.uv.fs_chmod(path, 448)
   end
 end
 
--- Atomic small-file write: a crash mid-write leaves the previous version intact.
+-- Atomic small-file write: a crash mid-write leaves the previous version intact. The file is 0600
+-- (see mkdir_p), whatever the umask.
 function M.write_file(path, data)
   local tmp = path .. '.tmp'
-  local fd, err = M.uv.fs_open(tmp, 'w', 420) -- 0644
+  os.remove(tmp) -- a stale temp file would keep its old mode
+  local fd, err = M.uv.fs_open(tmp, 'w', 384) -- 0600
   if not fd then
     return false, err
   end
+  M.uv.fs_fchmod(fd, 384)
   local ok, werr = M.uv.fs_write(fd, data, 0)
   M.uv.fs_close(fd)
   if not ok then

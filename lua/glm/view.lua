@@ -12,6 +12,7 @@ M.ns = api.nvim_create_namespace('glm')
 vim.cmd([[
   highlight default link GlmSummary Comment
   highlight default link GlmWarning WarningMsg
+  highlight default link GlmHint Comment
 ]])
 
 local function split_lines(text)
@@ -41,8 +42,14 @@ local function with_modifiable(buf, fn)
   end
 end
 
+-- Buffers whose windows scroll themselves (ask/explain floats, see glm.float): buf -> true.
+M.self_scrolling = {}
+
 -- Windows whose cursor is on the buffer's last line: these follow the end of the stream.
 local function followers(buf)
+  if M.self_scrolling[buf] then
+    return {}
+  end
   local last = api.nvim_buf_line_count(buf)
   local out = {}
   for _, win in ipairs(util.wins_for_buf(buf)) do
@@ -51,6 +58,31 @@ local function followers(buf)
     end
   end
   return out
+end
+
+-- Runs fn (which appends text to `buf`) and puts back the cursor of every window on `buf` that is not
+-- in `followers`: nvim_buf_set_text moves a cursor that sits on the last character of the line text is
+-- appended to (seen on 0.7.2), which would drag a window the user placed along with the stream.
+local function keep_cursors(buf, followers_, fn)
+  local skip = {}
+  for _, w in ipairs(followers_) do
+    skip[w] = true
+  end
+  local saved = {}
+  for _, win in ipairs(util.wins_for_buf(buf)) do
+    if not skip[win] then
+      saved[win] = api.nvim_win_get_cursor(win)
+    end
+  end
+  fn()
+  for win, pos in pairs(saved) do
+    if api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == buf then
+      local now = api.nvim_win_get_cursor(win)
+      if now[1] ~= pos[1] or now[2] ~= pos[2] then
+        pcall(api.nvim_win_set_cursor, win, pos)
+      end
+    end
+  end
 end
 
 local function follow(buf, wins)
@@ -100,8 +132,10 @@ function Region:append(text)
   local row, col = self:_pos(self.finish)
   local lines = split_lines(text)
   local wins = followers(buf)
-  with_modifiable(buf, function()
-    api.nvim_buf_set_text(buf, row, col, row, col, lines)
+  keep_cursors(buf, wins, function()
+    with_modifiable(buf, function()
+      api.nvim_buf_set_text(buf, row, col, row, col, lines)
+    end)
   end)
   local er, ec = end_pos(row, col, lines)
   api.nvim_buf_set_extmark(buf, M.ns, er, ec, { id = self.finish, right_gravity = true })
@@ -121,9 +155,16 @@ function Region:set(text)
   local fr, fc = self:_pos(self.finish)
   local lines = split_lines(text)
   local wins = followers(buf)
-  with_modifiable(buf, function()
-    api.nvim_buf_set_text(buf, sr, sc, fr, fc, lines)
-  end)
+  local function replace()
+    with_modifiable(buf, function()
+      api.nvim_buf_set_text(buf, sr, sc, fr, fc, lines)
+    end)
+  end
+  if M.self_scrolling[buf] then
+    keep_cursors(buf, wins, replace)
+  else
+    replace()
+  end
   local er, ec = end_pos(sr, sc, lines)
   api.nvim_buf_set_extmark(buf, M.ns, sr, sc, { id = self.start, right_gravity = false })
   api.nvim_buf_set_extmark(buf, M.ns, er, ec, { id = self.finish, right_gravity = true })
@@ -140,8 +181,10 @@ function M.append(buf, text)
   local col = #(api.nvim_buf_get_lines(buf, last, last + 1, false)[1] or '')
   local lines = split_lines(text)
   local wins = followers(buf)
-  with_modifiable(buf, function()
-    api.nvim_buf_set_text(buf, last, col, last, col, lines)
+  keep_cursors(buf, wins, function()
+    with_modifiable(buf, function()
+      api.nvim_buf_set_text(buf, last, col, last, col, lines)
+    end)
   end)
   follow(buf, wins)
 end

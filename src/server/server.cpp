@@ -128,9 +128,14 @@ void Server::register_methods() {
         {"framing", {"content-length", "ndjson"}},
         {"cancel", true},
     };
+    // Where requests go, so a client can show which config is in effect (e.g. :checkhealth glm).
+    Json providers = Json::object();
+    for (const auto& [name, p] : config_.providers) providers[name] = {{"base_url", p.base_url}};
     reply.result({{"serverInfo", {{"name", "glm-server"}, {"version", GLM_VERSION}}},
                   {"capabilities", caps},
                   {"default_model", config_.default_model},
+                  {"config_file", config_file_.empty() ? Json(nullptr) : Json(config_file_)},
+                  {"providers", std::move(providers)},
                   {"models", models_json()}});
   });
 

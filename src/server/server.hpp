@@ -27,6 +27,8 @@ class Server {
   ~Server();
 
   rpc::Dispatcher& dispatcher() { return dispatcher_; }
+  // The config file loaded at startup ("" for none), reported by initialize as `config_file`.
+  void set_config_file(std::string path) { config_file_ = std::move(path); }
 
   // stdin reached EOF: cancel in-flight requests (each answers -32800), then exit 0; with `drain`,
   // let them finish first (transcripts and `echo ... | glm-server --drain`).
@@ -50,6 +52,7 @@ class Server {
 
   asio::io_context& io_;
   Config config_;
+  std::string config_file_;
   std::function<void(int)> exit_;
   rpc::Dispatcher dispatcher_;
   rpc::CancelMap cancels_;

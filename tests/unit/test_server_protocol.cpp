@@ -72,6 +72,31 @@ TEST_CASE("initialize answers serverInfo over Content-Length framing") {
   REQUIRE(r["result"]["capabilities"]["methods"].is_array());
 }
 
+TEST_CASE("initialize reports the config file in use, each provider's base URL and the default model") {
+  char dir_tmpl[] = "/tmp/glm-config-test.XXXXXX";
+  REQUIRE(mkdtemp(dir_tmpl) != nullptr);
+  std::string path = std::string(dir_tmpl) + "/config.json";
+  {
+    std::ofstream f(path);
+    f << R"({"default_model":"openai/local-glm","providers":{"openai":{"base_url":"http://127.0.0.1:9/v1/"}}})";
+  }
+  {
+    ServerProcess s({"--config", path});
+    Json r = s.request("initialize", Json::object());
+    REQUIRE(r["result"]["config_file"] == path);
+    REQUIRE(r["result"]["default_model"] == "openai/local-glm");
+    REQUIRE(r["result"]["providers"]["openai"]["base_url"] == "http://127.0.0.1:9/v1");
+    REQUIRE(r["result"]["providers"]["zhipu"]["base_url"] == "https://open.bigmodel.cn/api/paas/v4");
+    // initialize's config is merged over the file: what is reported is what requests use.
+    r = s.request("initialize", {{"config", openai_config("http://127.0.0.1:8/other")}}, 2);
+    REQUIRE(r["result"]["config_file"] == path);
+    REQUIRE(r["result"]["providers"]["openai"]["base_url"] == "http://127.0.0.1:8/other");
+    REQUIRE(r["result"]["default_model"] == "openai/glm-4");
+  }
+  std::remove(path.c_str());
+  rmdir(dir_tmpl);
+}
+
 TEST_CASE("NDJSON in, NDJSON out") {
   ServerProcess s;
   s.send_line(rpc(7, "initialize"));

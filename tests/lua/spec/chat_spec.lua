@@ -71,11 +71,11 @@ T.test('streaming never moves a cursor the user placed elsewhere', function()
   T.wait(function()
     return chat.reply and chat.reply.content ~= ''
   end, 5000, 'answer starts')
-  api.nvim_win_set_cursor(win, { 3, 2 })
+  api.nvim_win_set_cursor(win, { 6, 2 })
   T.wait(function()
     return chat.reply == nil
   end, 5000)
-  T.eq(api.nvim_win_get_cursor(win), { 3, 2 }, 'cursor where the user put it')
+  T.eq(api.nvim_win_get_cursor(win), { 6, 2 }, 'cursor where the user put it')
 end)
 
 T.test('the chat window follows the stream while the cursor is at the end', function()
