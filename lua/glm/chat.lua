@@ -908,6 +908,8 @@ M.help_entries = {
   { 'send_insert', 'send the message (insert mode)' },
   { 'cancel', 'cancel the reply that is streaming' },
   { 'yank_code', 'yank the code block under the cursor (or the one above); "x gy: into register x' },
+  { 'apply', 'apply the code block to the source window, through a diff (:help glm-apply)' },
+  { 'apply_insert', 'insert the code block below the cursor of the source window' },
   { 'next_reply', 'next reply ([count] replies on)' },
   { 'prev_reply', 'previous reply' },
   { 'regenerate', 'ask again for the last reply (with this chat\'s model)' },
@@ -933,7 +935,8 @@ function M.show_help()
     '',
     '  :GlmModel           model of this chat (in a chat) or of new requests',
     '  :GlmChatRename {t}  rename this chat      :GlmChatDelete  delete it',
-    '  :GlmChats           reopen a saved chat   :help glm-chat  more',
+    '  :GlmChats           reopen a saved chat   :GlmImage {file}  attach an image',
+    '  :help glm-chat      more',
   })
   for _, l in ipairs(lines) do
     width = math.max(width, vim.fn.strdisplaywidth(l))

@@ -125,6 +125,7 @@ local function hint_text(extra)
   end
   add(km.close, 'close')
   add(km.to_chat, 'continue in a chat')
+  add(km.apply, 'apply the code') -- glm.apply maps it in every float
   for _, h in ipairs(extra or {}) do
     add(h[1], h[2])
   end

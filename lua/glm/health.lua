@@ -38,7 +38,7 @@ function M.check_config(client)
   if not (client and client:is_running()) then
     local c, err = rpc.get()
     if not c then
-      h.error('cannot start the server to ask for its configuration: ' .. tostring(err))
+      h.warn('cannot start the server to ask for its configuration: ' .. tostring(err))
       return
     end
     client = c

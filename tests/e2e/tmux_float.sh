@@ -38,7 +38,7 @@ check "ask: the summary is on screen" wait_for 'openai/glm-4 · [0-9]+ in / [0-9
 keys ':echo "TOP=" . line("w0") . " CUR=" . line(".")' Enter
 check "ask: the float's top line is line 1" wait_for 'TOP=1 CUR=1' 3
 # Defect 10: the float says how to close it and go on in a chat.
-check "ask: the float names its keys" wait_for 'q close · c continue in a chat' 3
+check "ask: the float names its keys" wait_for 'q close · c continue in a chat · ga apply the code' 3
 keys q
 check "q closed the float" wait_gone 'You said: one short paragraph' 3
 

@@ -12,8 +12,13 @@ local function bottom(win)
   return vim.fn.line('w$', win)
 end
 
-local function wait_done(reply)
+-- Waits for the end of `reply`. While waiting, the window's top line is read often: that makes Neovim
+-- bring it up to date (update_topline) as a screen redraw would between two chunks.
+local function wait_done(reply, win)
   T.wait(function()
+    if win and vim.api.nvim_win_is_valid(win) then
+      top(win)
+    end
     return reply.status ~= 'streaming'
   end, 8000, 'end of reply')
   -- The 'done' listeners run in the same tick; let any scheduled redraw work happen too.
@@ -29,7 +34,7 @@ end
 T.test('a short answer is entirely visible when it ends, its first line at the top', function()
   T.setup()
   local reply, f = require('glm').ask('one short paragraph please')
-  wait_done(reply)
+  wait_done(reply, f.win)
   T.eq(reply.status, 'done')
   all_visible(f)
   T.eq(api.nvim_buf_get_lines(f.buf, 0, 1, false)[1], 'You said: one short paragraph please', 'first line')
@@ -39,7 +44,7 @@ T.test('a multi-line answer with reasoning is visible from its first line when i
   T.setup({ chat = { fold_reasoning = false } })
   local q = 'line one\nline two\nline three\nline four mock:reasoning=3'
   local reply, f = require('glm').ask(q)
-  wait_done(reply)
+  wait_done(reply, f.win)
   all_visible(f)
   T.eq(api.nvim_buf_get_lines(f.buf, 0, 1, false)[1], '> thinking')
 end)
@@ -69,7 +74,7 @@ T.test('explain, cancelled and failed floats show their first line when they end
   vim.fn.writefile({ 'local function f(x)', '  return x * 2', 'end' }, path)
   vim.cmd('silent edit ' .. vim.fn.fnameescape(path))
   local reply, f = require('glm').explain({ range = { 1, 3 } })
-  wait_done(reply)
+  wait_done(reply, f.win)
   all_visible(f)
 
   T.reset()
@@ -79,7 +84,7 @@ T.test('explain, cancelled and failed floats show their first line when they end
     return reply.content:find('tok20 ', 1, true) ~= nil
   end, 5000)
   reply:cancel()
-  wait_done(reply)
+  wait_done(reply, f.win)
   T.eq(reply.status, 'cancelled')
   T.eq(top(f.win), 1, 'cancelled: top line')
   T.contains(api.nvim_buf_get_lines(f.buf, 0, 1, false)[1], 'tok0 ', 'cancelled: first line')
@@ -87,7 +92,7 @@ T.test('explain, cancelled and failed floats show their first line when they end
   T.reset()
   T.setup({ model = 'zhipu/glm-4' })
   reply, f = require('glm').ask('no key here')
-  wait_done(reply)
+  wait_done(reply, f.win)
   T.eq(reply.status, 'error')
   all_visible(f)
 end)
@@ -141,14 +146,14 @@ T.test('once the user scrolls, the window stops following and stays where they p
   local t = top(f.win)
   T.ok(t > 1, 'scrolled')
   T.ok(reply.status == 'streaming', 'still streaming')
-  wait_done(reply)
+  wait_done(reply, f.win)
   T.eq(top(f.win), t, 'still where the user scrolled to')
 end)
 
 T.test('a finished float says how to close it and continue in a chat', function()
   T.setup()
   local reply, f = require('glm').ask('hint please')
-  wait_done(reply)
+  wait_done(reply, f.win)
   local last = api.nvim_buf_get_lines(f.buf, -2, -1, false)[1]
   T.contains(last, 'q close')
   T.contains(last, 'c continue in a chat')
@@ -157,7 +162,7 @@ T.test('a finished float says how to close it and continue in a chat', function(
   T.reset()
   T.setup({ keymaps = { close = '<Esc>', to_chat = false } })
   reply, f = require('glm').ask('hint please')
-  wait_done(reply)
+  wait_done(reply, f.win)
   last = api.nvim_buf_get_lines(f.buf, -2, -1, false)[1]
   T.contains(last, '<Esc> close')
   T.ok(not last:find('chat', 1, true), 'no chat key to name: ' .. last)
