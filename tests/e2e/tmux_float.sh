@@ -68,6 +68,22 @@ check "long answer: the top line is line 1" wait_for 'TOP=1' 3
 check "long answer: its first words are on screen" wait_for 'tok0 tok1 tok2' 3
 keys q
 
+# Defect 1: while an answer of many lines streams the float shows its newest lines; after gg it stays
+# at the top while the rest streams in, and is still there when the answer ends.
+keys ":lua local t = {} for i = 1, 200 do t[i] = 'row ' .. i end require('glm').ask(table.concat(t, '\\n') .. '\\nmock:delay_ms=40')" Enter
+check "many lines: the float follows the newest lines" wait_for '│row [4-9][0-9] ' 10
+screen | grep -q 'You said: row 1 ' && shown=1 || shown=0
+check "many lines: the first line has scrolled out while following" test "$shown" -eq 0
+keys g g
+check "many lines: gg shows the first line" wait_for 'You said: row 1 ' 3
+sleep 1
+check "many lines: still at the top while the rest streams in" wait_for 'You said: row 1 ' 1
+screen | grep -q 'GLM-BUSY' && busy=1 || busy=0
+check "many lines: (it was still streaming)" test "$busy" -eq 1
+check "many lines: ends" wait_gone 'GLM-BUSY' 15
+check "many lines: the top is still shown at the end" wait_for 'You said: row 1 ' 1
+keys q
+
 # Defect 5: the statusline while the float has focus.
 keys ':GlmAsk slow mock:chunks=30,delay_ms=100' Enter
 check "statusline shows the busy text while streaming" wait_for 'GLM-BUSY' 5
