@@ -308,15 +308,18 @@ function Chat:send(text)
     util.notify(attachments, vim.log.levels.ERROR)
     return
   end
+  -- Image lines are looked for in what was typed only (an attached file may hold markdown images).
   local images
-  if content:find('![', 1, true) then
-    local parsed, perr = require('glm.image').extract(content)
+  if text:find('![', 1, true) then
+    local parsed, perr = require('glm.image').extract(text)
     if not parsed then
       util.notify(perr, vim.log.levels.ERROR)
       return
     end
     if #parsed.images > 0 then
       images = parsed
+      -- context.expand appends the attachments after the typed text.
+      images.text = parsed.text .. content:sub(#text + 1)
     end
   end
   if images and not self.vision_checked then

@@ -360,3 +360,22 @@ T.test('an image for a model without vision is refused with a clear message, not
   T.eq(chat:attach_image(T.tmp .. '/notes.txt'), false)
   T.contains(T.notes_at(vim.log.levels.ERROR)[2], 'not an image file')
 end)
+
+T.test('an image line inside an attached #file is not taken as an attachment', function()
+  T.setup()
+  local png = write_png('ctx.png')
+  local md = T.tmp .. '/doc_with_image.md'
+  vim.fn.writefile({ '# Doc', '![diagram](missing-diagram.png)' }, md)
+  local chat = new_chat()
+  chat:set_model('openai/glm-4.5v')
+  say('![image](' .. png .. ')\ncompare with #file:' .. md)
+  T.wait(function()
+    return #chat.messages == 2 and chat.reply == nil
+  end, 5000, 'reply')
+  T.eq(#T.notes_at(vim.log.levels.ERROR), 0, vim.inspect(T.notes))
+  local content = T.last_request().json.messages[1].content
+  T.eq(#content, 2, 'text and one image')
+  T.contains(content[1].text, 'compare with #file:')
+  T.contains(content[1].text, '![diagram](missing-diagram.png)', 'the file is attached as text')
+  T.ok(not content[1].text:find('![image](', 1, true), 'the typed image line became the image part')
+end)
