@@ -915,7 +915,7 @@ M.help_entries = {
   { 'apply_insert', 'insert the code block below the cursor of the source window' },
   { 'next_reply', 'next reply ([count] replies on)' },
   { 'prev_reply', 'previous reply' },
-  { 'regenerate', 'ask again for the last reply (with this chat\'s model)' },
+  { 'regenerate', "ask again for the last reply (with this chat's model)" },
   { 'clear', 'clear: start a new chat here (this one stays saved, :GlmChats)' },
   { 'model', "pick this chat's model (also :GlmModel in the chat)" },
   { 'new_chat', 'open a new chat in this window' },

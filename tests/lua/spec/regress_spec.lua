@@ -212,7 +212,7 @@ T.test('[cancelled] names the model when the server default was used', function(
   T.contains(T.buf_text(chat.buf), '[openai/glm-4 · cancelled]')
 end)
 
-T.test('initialize sends the plugin version (the project version), not Neovim\'s', function()
+T.test("initialize sends the plugin version (the project version), not Neovim's", function()
   T.setup()
   local reply = require('glm').ask('hello')
   T.wait(function()
