@@ -106,7 +106,7 @@ function M.check()
   if client and client:is_running() then
     h.ok('server running (pid ' .. tostring(client.pid) .. ')')
   else
-    h.info('server not running (it starts on first use)')
+    h.info('server not running (it starts on first use; the next section starts it to ask for its configuration)')
   end
 
   h.start('glm: configuration')
