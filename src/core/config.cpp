@@ -118,6 +118,11 @@ Config build(const Json& raw) {
     } else if (k == "max_message_bytes") {
       if (!v.is_number_integer() || v.get<int64_t>() < 1024) throw Bad{"max_message_bytes: expected an integer >= 1024"};
       c.max_message_bytes = v.get<int64_t>();
+    } else if (k == "max_json_depth") {
+      // The upper bound keeps nlohmann's recursive copy/dump of a message within the stack (ASan included).
+      if (!v.is_number_integer() || v.get<int64_t>() < 8 || v.get<int64_t>() > 4096)
+        throw Bad{"max_json_depth: expected an integer in [8, 4096]"};
+      c.max_json_depth = v.get<int64_t>();
     } else if (k == "log_level" || k == "$schema") {
       // accepted; log level is taken from the command line
     } else {

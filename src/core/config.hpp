@@ -33,6 +33,7 @@ struct Config {
   std::string default_model = "zhipu/glm-4.6";
   std::map<std::string, ProviderConfig> providers;  // keyed by provider name; always has the built-ins
   int64_t max_message_bytes = 64ll << 20;           // framing cap on Content-Length / NDJSON lines
+  int64_t max_json_depth = 512;                     // nesting cap on a message, checked before parsing
   Json raw = Json::object();                        // the merged JSON, for re-merging
 
   // Built-in defaults (the table of DESIGN.md §2).

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rpc/json_scan.hpp"
+
 namespace glm::rpc {
 
 // Collects the replies of one batch and sends them as one array once the last request is answered.
@@ -113,13 +115,20 @@ void Dispatcher::framing_error(const FrameError& error) {
 }
 
 void Dispatcher::dispatch(Frame&& frame) {
+  auto parse_error = [&](const std::string& why) {
+    send_(frame.framing, to_wire(make_error(nullptr, code::parse_error, "Parse error: " + why)));
+  };
+  // The DOM is copied and serialised recursively: refuse deep nesting before building it.
+  if (nesting_exceeds(frame.body, max_depth_))
+    return parse_error("arrays/objects nested deeper than " + std::to_string(max_depth_) +
+                       " levels (the max_json_depth limit)");
   Json message;
   try {
     message = Json::parse(frame.body);
-  } catch (const Json::parse_error& e) {
-    // nlohmann's message says where and why (including ill-formed UTF-8); the body is not echoed.
-    send_(frame.framing, to_wire(make_error(nullptr, code::parse_error, std::string("Parse error: ") + e.what())));
-    return;
+  } catch (const std::exception& e) {
+    // nlohmann's message says where and why (ill-formed UTF-8, or out_of_range.406 for a number too
+    // large for a double, e.g. 1e400); the body is not echoed. Nothing thrown here may end the process.
+    return parse_error(e.what());
   }
   if (message.is_array()) {
     if (message.empty()) {

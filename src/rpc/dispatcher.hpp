@@ -70,6 +70,9 @@ class Dispatcher {
   void dispatch(Frame&& frame);
   // A framing error: reported to the client as a parse error with id null.
   void framing_error(const FrameError& error);
+  // Messages nesting arrays/objects deeper than this are refused (-32700) before they are parsed.
+  void set_max_depth(size_t depth) { max_depth_ = depth; }
+  static constexpr size_t kDefaultMaxDepth = 512;
 
  private:
   void dispatch_one(const Json& message, Framing framing, const std::shared_ptr<BatchCollector>& batch);
@@ -78,6 +81,7 @@ class Dispatcher {
   std::unordered_map<std::string, RequestHandler> requests_;
   std::unordered_map<std::string, NotificationHandler> notifications_;
   std::function<bool(const std::string&, Reply&)> gate_;
+  size_t max_depth_ = kDefaultMaxDepth;
 };
 
 // In-flight requests that can be cancelled, keyed by their id exactly (1 and "1" differ).

@@ -14,6 +14,7 @@ Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::funct
       config_(std::move(config)),
       exit_(std::move(exit)),
       dispatcher_(std::move(send)) {
+  dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
   register_methods();
 }
 
@@ -119,6 +120,7 @@ void Server::register_methods() {
       providers_.clear();
       if (sessions_.empty()) retired_providers_.clear();
       config_ = std::move(next);
+      dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
     }
     if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
       spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));

@@ -33,7 +33,11 @@ class ServerProcess {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    std::vector<std::string> argv_s{GLM_SERVER_BIN};
+    // GLM_TEST_SERVER_BIN runs the suite against another binary (e.g. an older build, to see a
+    // regression test fail before its fix).
+    const char* override_bin = std::getenv("GLM_TEST_SERVER_BIN");
+    const std::string bin = override_bin && *override_bin ? override_bin : GLM_SERVER_BIN;
+    std::vector<std::string> argv_s{bin};
     for (auto& a : args) argv_s.push_back(a);
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
@@ -44,7 +48,7 @@ class ServerProcess {
     std::vector<char*> envp;
     for (auto& e : env_s) envp.push_back(e.data());
     envp.push_back(nullptr);
-    if (posix_spawn(&pid_, GLM_SERVER_BIN, &fa, nullptr, argv.data(), envp.data()) != 0)
+    if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0)
       throw std::runtime_error("spawn glm-server");
     posix_spawn_file_actions_destroy(&fa);
     close(in[0]);
