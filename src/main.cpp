@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
+#include "providers/registry.hpp"
 #include "rpc/transport.hpp"
 #include "server/server.hpp"
 
@@ -26,7 +27,7 @@ const char* const kUsage =
     "usage: glm-server [--config PATH] [--log-file PATH] [--log-level LEVEL] [--drain] [--version] [--help]\n"
     "\n"
     "Speaks JSON-RPC 2.0 on stdin/stdout (Content-Length framing, or one JSON value per line).\n"
-    "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, models/list.\n"
+    "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, models/list, providers/list.\n"
     "Protocol: docs/protocol.md.\n"
     "\n"
     "  --config PATH      config file (default: $XDG_CONFIG_HOME/glm-server/config.json if present)\n"
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
   // A client that closes our stdout must not kill us with SIGPIPE; write errors are handled instead.
   signal(SIGPIPE, SIG_IGN);
 
-  glm::Config config = glm::Config::defaults();
+  glm::Config config = glm::Config::defaults(glm::provider_kinds());
   std::string path = args.config.empty() ? glm::default_config_path() : args.config;
   if (!path.empty()) {
     if (auto err = glm::load_config_file(config, path)) {

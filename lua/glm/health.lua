@@ -18,18 +18,116 @@ if not (h and h.start) then
   }
 end
 
--- Default credential variables (DESIGN.md §2); a user's server.config may name others.
-local default_env = {
-  zhipu = { 'ZHIPUAI_API_KEY' },
-  dashscope = { 'DASHSCOPE_API_KEY' },
-  ['dashscope-compat'] = { 'DASHSCOPE_API_KEY' },
-  qianfan = { 'QIANFAN_AK', 'QIANFAN_SK' },
-  openai = { 'OPENAI_API_KEY' },
-}
+-- Asks the server binary what it knows (providers/list, docs/protocol.md): the provider kinds of its
+-- registry and every instance of the user's server.config, with which credentials are present (never
+-- their values). One short-lived process: initialize + providers/list as NDJSON, --drain so the
+-- replies are written before it exits at end of input. Returns the result table, or nil and a reason.
+local function query_providers(cmd)
+  local cfg = config.get().server.config or {}
+  local init = { jsonrpc = '2.0', id = 1, method = 'initialize', params = vim.empty_dict() }
+  if next(cfg) ~= nil then
+    init.params = { config = cfg }
+  end
+  local input = util.json_encode(init)
+    .. '\n'
+    .. util.json_encode({ jsonrpc = '2.0', id = 2, method = 'providers/list' })
+    .. '\n'
+  -- The user's server.args too (e.g. --config PATH): the answer must describe the server they run.
+  local argv = { cmd }
+  for _, a in ipairs(config.get().server.args or {}) do
+    argv[#argv + 1] = a
+  end
+  vim.list_extend(argv, { '--drain', '--log-level', 'off' })
+  local out = vim.fn.system(argv, input)
+  if vim.v.shell_error ~= 0 then
+    return nil, ('exit %d: %s'):format(vim.v.shell_error, (out:gsub('%s+$', '')))
+  end
+  for line in out:gmatch('[^\n]+') do
+    local ok, msg = pcall(vim.fn.json_decode, line)
+    if ok and type(msg) == 'table' then
+      if msg.id == 1 and msg.error then
+        return nil, 'server.config rejected: ' .. tostring(msg.error.message)
+      end
+      if msg.id == 2 then
+        if msg.error then
+          return nil, tostring(msg.error.message)
+        end
+        return msg.result
+      end
+    end
+  end
+  return nil, 'no providers/list reply'
+end
 
-local function set(name)
-  local v = vim.env[name]
-  return v ~= nil and v ~= ''
+-- "ZHIPUAI_API_KEY set" / "QIANFAN_AK, QIANFAN_SK not set" for one instance, and whether it can work.
+local function credential_line(p)
+  local c = p.credentials or {}
+  if c.api_key then
+    return true, 'inline api_key in server.config'
+  end
+  if c.api_key_cmd then
+    return true, 'api_key_cmd configured (run on first use)'
+  end
+  local vars, missing = {}, {}
+  for _, key in ipairs({ 'api_key_env', 'secret_key_env' }) do
+    local v = c[key]
+    if type(v) == 'table' and v.name then
+      vars[#vars + 1] = v.name
+      if not v.set then
+        missing[#missing + 1] = v.name
+      end
+    end
+  end
+  if #vars == 0 then
+    return p.key_optional, p.key_optional and 'no key configured (none needed)' or 'no api_key_env configured'
+  end
+  if #missing == 0 then
+    return true, table.concat(vars, ', ') .. ' set'
+  end
+  local text = table.concat(missing, ', ') .. ' not set'
+  if p.key_optional then
+    text = text .. ' (optional)'
+  end
+  return p.key_optional and p.configured, text
+end
+
+local function report_providers(cmd)
+  h.start('glm: providers')
+  if vim.fn.executable(cmd) ~= 1 then
+    h.info('the provider list comes from glm-server, which is not built yet')
+    return
+  end
+  local list, err = query_providers(cmd)
+  if not list then
+    h.error('could not ask glm-server for its providers: ' .. err)
+    return
+  end
+  h.info('default model: ' .. tostring(list.default_model))
+  local any = false
+  local qianfan = {}
+  for _, p in ipairs(list.providers or {}) do
+    local ok, text = credential_line(p)
+    local label = ('%s [%s: %s]'):format(p.name, p.kind, p.summary or '')
+    if ok then
+      h.ok(label .. ': ' .. text)
+      if not text:find('not set', 1, true) and not text:find('none needed', 1, true) then
+        any = true
+      end
+    else
+      h.info(label .. ': ' .. text)
+    end
+    if ok and (p.kind == 'qianfan' or p.kind == 'qianfan-v2') then
+      qianfan[#qianfan + 1] = ('%s (%s)'):format(p.kind == 'qianfan' and 'v1' or 'v2', p.name)
+    end
+  end
+  if #qianfan > 0 then
+    h.ok('Baidu Qianfan API configured: ' .. table.concat(qianfan, ', '))
+  end
+  if not any then
+    h.warn(
+      'no provider has credentials; set one of the variables above (a local openai-compatible server may need none)'
+    )
+  end
 end
 
 -- What the server uses, as it reports it in initialize's result (starting it if it is not running):
@@ -112,54 +210,7 @@ function M.check()
   h.start('glm: configuration')
   M.check_config(client)
 
-  h.start('glm: provider credentials')
-  local providers = (config.get().server.config or {}).providers or {}
-  local names = {}
-  for name in pairs(default_env) do
-    names[#names + 1] = name
-  end
-  for name in pairs(providers) do
-    if not default_env[name] then
-      names[#names + 1] = name
-    end
-  end
-  table.sort(names)
-  local any = false
-  for _, name in ipairs(names) do
-    local p = providers[name] or {}
-    if p.api_key and p.api_key ~= '' then
-      h.ok(name .. ': inline api_key in server.config')
-      any = true
-    elseif p.api_key_cmd then
-      h.ok(name .. ': api_key_cmd configured (run on first use)')
-      any = true
-    else
-      local vars = {}
-      vars[1] = p.api_key_env or (default_env[name] or {})[1]
-      if name == 'qianfan' or p.secret_key_env then
-        vars[2] = p.secret_key_env or 'QIANFAN_SK'
-      end
-      local missing = {}
-      for _, var in ipairs(vars) do
-        if not set(var) then
-          missing[#missing + 1] = var
-        end
-      end
-      if #vars == 0 then
-        h.info(name .. ': no api_key_env configured')
-      elseif #missing == 0 then
-        h.ok(name .. ': ' .. table.concat(vars, ', ') .. ' set')
-        any = true
-      else
-        h.info(name .. ': ' .. table.concat(missing, ', ') .. ' not set')
-      end
-    end
-  end
-  if not any then
-    h.warn(
-      'no provider has credentials; set one of the variables above (a local openai-compatible server may need none)'
-    )
-  end
+  report_providers(cmd)
 
   h.start('glm: inline completion')
   local c = config.get().complete

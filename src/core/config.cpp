@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -7,19 +8,6 @@
 
 namespace glm {
 namespace {
-
-const Json& builtin_providers() {
-  static const Json j = {
-      {"zhipu", {{"base_url", "https://open.bigmodel.cn/api/paas/v4"}, {"api_key_env", "ZHIPUAI_API_KEY"}}},
-      {"dashscope", {{"base_url", "https://dashscope.aliyuncs.com/api/v1"}, {"api_key_env", "DASHSCOPE_API_KEY"}}},
-      {"dashscope-compat",
-       {{"base_url", "https://dashscope.aliyuncs.com/compatible-mode/v1"}, {"api_key_env", "DASHSCOPE_API_KEY"}}},
-      {"qianfan",
-       {{"base_url", "https://aip.baidubce.com"}, {"api_key_env", "QIANFAN_AK"}, {"secret_key_env", "QIANFAN_SK"}}},
-      {"openai", {{"base_url", "http://127.0.0.1:8000/v1"}, {"api_key_env", "OPENAI_API_KEY"}}},
-  };
-  return j;
-}
 
 void merge(Json& base, const Json& overlay) {
   if (!base.is_object() || !overlay.is_object()) {
@@ -44,15 +32,89 @@ std::string get_string(const Json& obj, const std::string& key, const std::strin
   return v.get<std::string>();
 }
 
-ProviderConfig parse_provider(const std::string& name, const Json& j) {
+std::optional<int64_t> positive_int(const Json& obj, const char* key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > (int64_t{1} << 40))
+    throw Bad{path + "." + key + ": expected a positive integer"};
+  return it->get<int64_t>();
+}
+
+// An instance's own model: "name" or {"id", "context_window", "max_input_tokens", "max_output_tokens",
+// "thinking", "vision"}.
+ModelInfo parse_model(const std::string& instance, const Json& m, const std::string& path) {
+  ModelInfo info;
+  info.provider = instance;
+  if (m.is_string()) {
+    info.id = m.get<std::string>();
+  } else if (m.is_object() && m.contains("id") && m["id"].is_string()) {
+    info.id = m["id"].get<std::string>();
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "id") continue;
+      if (k == "context_window") info.context_window = positive_int(m, "context_window", path);
+      else if (k == "max_input_tokens") info.max_input_tokens = positive_int(m, "max_input_tokens", path);
+      else if (k == "max_output_tokens") info.max_output_tokens = positive_int(m, "max_output_tokens", path);
+      else if (k == "thinking" || k == "vision") {
+        if (!it->is_boolean()) throw Bad{path + "." + k + ": expected true or false"};
+        (k == "thinking" ? info.thinking : info.vision) = it->get<bool>();
+      } else {
+        throw Bad{path + "." + k +
+                  ": unknown key (known: id, context_window, max_input_tokens, max_output_tokens, thinking, vision)"};
+      }
+    }
+  } else {
+    throw Bad{path + ": expected a model id or {\"id\": ..., \"context_window\": ...}"};
+  }
+  if (info.id.empty() || info.id.find_first_of(" \t\r\n") != std::string::npos)
+    throw Bad{path + ": a model id is a non-empty string without spaces"};
+  return info;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+ProviderConfig parse_provider(const std::string& name, const Json& j, const ProviderKinds& kinds) {
   const std::string path = "providers." + name;
   if (!j.is_object()) throw Bad{path + ": expected an object"};
   ProviderConfig p;
   p.name = name;
+  if (name.empty() || name.find_first_of("/ \t\r\n") != std::string::npos)
+    throw Bad{path + ": an instance name is non-empty, without '/' or spaces"};
+  if (auto k = j.find("kind"); k != j.end()) {
+    if (!k->is_string()) throw Bad{path + ".kind: expected a string"};
+    p.kind = k->get<std::string>();
+  } else {
+    p.kind = name;
+  }
+  if (std::find(kinds.kinds.begin(), kinds.kinds.end(), p.kind) == kinds.kinds.end()) {
+    if (j.contains("kind"))
+      throw Bad{path + ".kind: unknown provider kind '" + p.kind + "' (known: " + join(kinds.kinds) + ")"};
+    throw Bad{path + ": unknown provider; a new instance needs \"kind\" (one of: " + join(kinds.kinds) + ")"};
+  }
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const Json& v = it.value();
-    if (k == "base_url") {
+    if (k == "kind") {
+      continue;
+    } else if (k == "extra_headers") {
+      if (!v.is_object()) throw Bad{path + ".extra_headers: expected an object of header names to strings"};
+      for (auto h = v.begin(); h != v.end(); ++h) {
+        const std::string& hn = h.key();
+        bool token = !hn.empty() && hn.find_first_of(" \t\r\n:()<>@,;\\\"/[]?={}") == std::string::npos;
+        if (!token) throw Bad{path + ".extra_headers: '" + hn + "' is not a valid header name"};
+        if (!h->is_string() || h->get<std::string>().find_first_of("\r\n") != std::string::npos)
+          throw Bad{path + ".extra_headers." + hn + ": expected a single-line string"};
+        p.extra_headers.emplace_back(hn, h->get<std::string>());
+      }
+    } else if (k == "models") {
+      if (!v.is_array()) throw Bad{path + ".models: expected an array of model ids or objects"};
+      for (size_t i = 0; i < v.size(); ++i)
+        p.models.push_back(parse_model(name, v[i], path + ".models[" + std::to_string(i) + "]"));
+    } else if (k == "base_url") {
       p.base_url = get_string(j, k, path);
       if (p.base_url.rfind("http://", 0) != 0 && p.base_url.rfind("https://", 0) != 0)
         throw Bad{path + ".base_url: expected an http:// or https:// URL"};
@@ -89,6 +151,13 @@ ProviderConfig parse_provider(const std::string& name, const Json& j) {
       if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 5)
         throw Bad{path + ".max_retries: expected an integer in [0, 5]"};
       p.max_retries = v.get<int>();
+    } else if (k == "retry_initial_delay_ms" || k == "retry_max_delay_ms" || k == "retry_max_total_ms") {
+      // At most ten minutes: a longer wait helps no editor user, and keeps chrono arithmetic far from overflow.
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 600000)
+        throw Bad{path + "." + k + ": expected an integer in [0, 600000]"};
+      (k == "retry_initial_delay_ms" ? p.retry_initial_delay_ms
+       : k == "retry_max_delay_ms"   ? p.retry_max_delay_ms
+                                     : p.retry_max_total_ms) = v.get<int64_t>();
     } else {
       p.extra[k] = v;  // provider-specific keys (workspace, access_token_env, ...)
     }
@@ -96,9 +165,12 @@ ProviderConfig parse_provider(const std::string& name, const Json& j) {
   return p;
 }
 
-Config build(const Json& raw) {
+Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
+  if (!kinds) throw Bad{"config: no provider registry"};
   Config c;
   c.raw = raw;
+  c.kinds = kinds;
+  c.default_model = kinds->default_model;
   if (!raw.is_object()) throw Bad{"config: expected a JSON object"};
   for (auto it = raw.begin(); it != raw.end(); ++it) {
     const std::string& k = it.key();
@@ -110,10 +182,18 @@ Config build(const Json& raw) {
     } else if (k == "providers") {
       if (!v.is_object()) throw Bad{"providers: expected an object"};
       for (auto p = v.begin(); p != v.end(); ++p) {
-        if (!builtin_providers().contains(p.key()))
-          throw Bad{"providers." + p.key() +
-                    ": unknown provider (known: zhipu, dashscope, dashscope-compat, qianfan, openai)"};
-        c.providers[p.key()] = parse_provider(p.key(), p.value());
+        Json inst = p.value();
+        // A new instance starts from its kind's defaults (base URL, auth mode), never its credentials:
+        // a local "vllm" of kind openai must not be sent OPENAI_API_KEY.
+        if (inst.is_object() && !kinds->builtin_instances.contains(p.key())) {
+          std::string kind = inst.contains("kind") && inst["kind"].is_string() ? inst["kind"].get<std::string>() : p.key();
+          if (auto d = kinds->kind_defaults.find(kind); d != kinds->kind_defaults.end() && d->is_object()) {
+            Json merged = *d;
+            merge(merged, inst);
+            inst = std::move(merged);
+          }
+        }
+        c.providers[p.key()] = parse_provider(p.key(), inst, *kinds);
       }
     } else if (k == "max_message_bytes") {
       if (!v.is_number_integer() || v.get<int64_t>() < 1024) throw Bad{"max_message_bytes: expected an integer >= 1024"};
@@ -136,17 +216,18 @@ Config build(const Json& raw) {
 
 }  // namespace
 
-Config Config::defaults() {
-  Json raw = {{"default_model", "zhipu/glm-4.6"}, {"providers", builtin_providers()}};
-  return build(raw);
+Config Config::defaults(std::shared_ptr<const ProviderKinds> kinds) {
+  Json raw = {{"providers", kinds ? kinds->builtin_instances : Json::object()}};
+  return build(raw, std::move(kinds));
 }
 
 std::optional<std::string> apply_config(Config& out, const Json& overlay) {
   if (!overlay.is_object()) return std::string("config: expected a JSON object");
-  Json raw = out.raw.is_object() && !out.raw.empty() ? out.raw : Config::defaults().raw;
+  if (!out.kinds) return std::string("config: no provider registry (start from Config::defaults)");
+  Json raw = out.raw.is_object() && !out.raw.empty() ? out.raw : Json{{"providers", out.kinds->builtin_instances}};
   merge(raw, overlay);
   try {
-    out = build(raw);
+    out = build(raw, out.kinds);
   } catch (const Bad& b) {
     return b.message;
   } catch (const std::exception& e) {

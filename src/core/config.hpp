@@ -3,16 +3,21 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/catalog.hpp"
 #include "core/types.hpp"
 
 namespace glm {
 
+// One provider instance: a named endpoint of some provider kind (docs/providers.md "Named endpoints").
 struct ProviderConfig {
-  std::string name;                      // "zhipu", "dashscope", "dashscope-compat", "qianfan", "openai"
+  std::string name;                      // instance name, the part of "instance/model" before the slash
+  std::string kind;                      // provider kind from the registry; defaults to `name`
   std::string base_url;
   std::string api_key;                   // inline secret (discouraged; never logged)
   std::string api_key_env;               // env var holding the key
@@ -26,23 +31,40 @@ struct ProviderConfig {
   bool insecure = false;                 // disables TLS verification; only ever set explicitly
   int64_t timeout_ms = 60000;            // connect, first byte, and idle time between bytes
   int max_retries = 2;
+  // Retry backoff (core/retry.hpp): first delay, largest delay, and the cap on one request's total wait.
+  int64_t retry_initial_delay_ms = 500;
+  int64_t retry_max_delay_ms = 8000;
+  int64_t retry_max_total_ms = 20000;
+  std::vector<std::pair<std::string, std::string>> extra_headers;  // sent with every request
+  std::vector<ModelInfo> models;         // the instance's own models (listed first, override the catalog)
   Json extra = Json::object();           // any other keys, for the provider to read
 };
 
+// What config validation needs from the provider registry (src/providers/registry.hpp builds it from
+// each provider's description). Core itself names no provider.
+struct ProviderKinds {
+  std::vector<std::string> kinds;           // every provider kind, in registry order
+  Json kind_defaults = Json::object();      // kind → keys a new instance of it starts from (no credentials)
+  Json builtin_instances = Json::object();  // instance name → its default keys (with "kind")
+  std::string default_model;                // "<instance>/<model>" when the config names none
+};
+
 struct Config {
-  std::string default_model = "zhipu/glm-4.6";
-  std::map<std::string, ProviderConfig> providers;  // keyed by provider name; always has the built-ins
+  std::string default_model;
+  std::map<std::string, ProviderConfig> providers;  // keyed by instance name; always has the built-ins
   int64_t max_message_bytes = 64ll << 20;           // framing cap on Content-Length / NDJSON lines
   int64_t max_json_depth = 512;                     // nesting cap on a message, checked before parsing
   Json raw = Json::object();                        // the merged JSON, for re-merging
+  std::shared_ptr<const ProviderKinds> kinds;       // the registry's view; kept through apply_config
 
-  // Built-in defaults (the table of DESIGN.md §2).
-  static Config defaults();
+  // The built-in instances of `kinds` with their defaults (docs/providers.md). The server passes
+  // provider_kinds() (src/providers/registry.hpp).
+  static Config defaults(std::shared_ptr<const ProviderKinds> kinds);
 };
 
 // Merges `overlay` into `base` (objects recursively, everything else replaced) and rebuilds a Config.
 // Returns an error message naming the bad key (e.g. "providers.zhipu.timeout_ms: expected a positive
-// integer") on invalid input; `out` is untouched then.
+// integer") on invalid input; `out` is untouched then. `out` must come from Config::defaults().
 std::optional<std::string> apply_config(Config& out, const Json& overlay);
 
 // Reads and applies a config file. Missing file at an explicit path is an error.

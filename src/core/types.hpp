@@ -15,8 +15,11 @@ namespace glm {
 using Json = nlohmann::json;
 
 struct Message {
-  std::string role;  // "system" | "user" | "assistant"
-  Json content;      // string, or parts[] ({type:"text",text} / {type:"image_url",image_url:{url}})
+  std::string role;  // "system" | "user" | "assistant" | "tool"
+  Json content;      // string, or parts[] ({type:"text",text} / {type:"image_url",image_url:{url}}), or
+                     // null for an assistant message that only calls tools
+  Json tool_calls = nullptr;  // assistant: [{id, type:"function", function:{name, arguments}}] it made
+  std::string tool_call_id;   // tool: the call (tool_calls[].id) this message answers
 
   // The text of the message: the string itself, or the text parts joined with "\n".
   std::string text() const;
@@ -41,6 +44,8 @@ struct ChatRequest {
   std::vector<Message> messages;
   ChatOptions options;
   bool stream = true;    // what the client asked for; a provider may still stream upstream
+  Json tools = nullptr;        // [{type:"function", function:{name, description?, parameters?}}, ...] as given
+  Json tool_choice = nullptr;  // "auto" | "none" | "required" | {type:"function", function:{name}}
 };
 
 struct Usage {
@@ -103,6 +108,7 @@ struct ChatResult {
   std::string model;
   std::string provider;
   Json extra = Json::object();  // provider facts for the client (need_clear_history, dropped_messages, ...)
+  Json tool_calls = Json::array();  // assembled from the streamed fragments (core/tool_calls.hpp)
 };
 
 }  // namespace glm

@@ -1,17 +1,8 @@
 #include "providers/credentials.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdlib>
-#include <cstring>
 
-extern char** environ;
+#include <asio/post.hpp>
 
 namespace glm {
 namespace {
@@ -29,11 +20,6 @@ UpstreamError auth_error(std::string message) {
   return e;
 }
 
-std::string trim_trailing(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.pop_back();
-  return s;
-}
 
 }  // namespace
 
@@ -43,7 +29,46 @@ Credentials::Credentials(const ProviderConfig& config)
       key_env_(config.api_key_env),
       inline_secret_(config.secret_key),
       secret_env_(config.secret_key_env),
-      key_cmd_(config.api_key_cmd) {}
+      key_cmd_(config.api_key_cmd) {
+  if (auto it = config.extra.find("api_key_cmd_timeout_ms");
+      it != config.extra.end() && it->is_number_integer() && it->get<int64_t>() > 0 && it->get<int64_t>() <= 600000)
+    cmd_limits_.timeout_ms = static_cast<int>(it->get<int64_t>());
+}
+
+Credentials::~Credentials() {
+  if (running_) running_->cancel();
+  if (waiting_.empty() || !io_) return;
+  std::vector<Ready> waiting = std::move(waiting_);
+  std::string who = provider_;
+  asio::post(*io_, [waiting = std::move(waiting), who] {
+    for (const auto& ready : waiting) ready(auth_error(who + ": provider shut down while api_key_cmd ran"));
+  });
+}
+
+void Credentials::resolve(asio::io_context& io, Ready ready) {
+  if (key_ || !inline_key_.empty() || !env_value(key_env_).empty() || key_cmd_.empty()) {
+    ready(std::nullopt);
+    return;
+  }
+  io_ = &io;
+  waiting_.push_back(std::move(ready));
+  if (running_) return;
+  running_ = SecretCommand::start(io, key_cmd_, cmd_limits_, [this](Result<std::string> r) {
+    // Runs on the loop; the destructor cancels the command first, so `this` is alive here.
+    running_.reset();
+    std::optional<UpstreamError> error;
+    if (!r) {
+      error = auth_error(provider_ + ": api_key_cmd failed: " + r.error().message);
+    } else if (r.value().empty()) {
+      error = auth_error(provider_ + ": api_key_cmd printed nothing");
+    } else {
+      key_ = std::move(r.value());
+    }
+    std::vector<Ready> waiting = std::move(waiting_);
+    waiting_.clear();
+    for (const auto& w : waiting) w(error);
+  });
+}
 
 bool Credentials::has_api_key_source() const {
   return !inline_key_.empty() || !env_value(key_env_).empty() || !key_cmd_.empty();
@@ -54,10 +79,7 @@ Result<std::string> Credentials::api_key() {
   if (!inline_key_.empty()) return *(key_ = inline_key_);
   if (auto v = env_value(key_env_); !v.empty()) return *(key_ = v);
   if (!key_cmd_.empty()) {
-    auto r = run_secret_command(key_cmd_);
-    if (!r) return auth_error(provider_ + ": api_key_cmd failed: " + r.error().message);
-    if (r.value().empty()) return auth_error(provider_ + ": api_key_cmd printed nothing");
-    return *(key_ = r.value());
+    return auth_error(provider_ + ": the key from api_key_cmd is not available yet (internal: resolve() first)");
   }
   std::string what = key_env_.empty() ? std::string("providers.") + provider_ + ".api_key_env"
                                       : key_env_;
@@ -74,58 +96,18 @@ Result<std::string> Credentials::secret_key() {
   return auth_error(provider_ + ": no secret key: set " + what);
 }
 
+std::vector<std::string> Credentials::known_secrets() const {
+  std::vector<std::string> out;
+  for (const auto* v : {&inline_key_, &inline_secret_}) if (!v->empty()) out.push_back(*v);
+  for (const auto& o : {key_, secret_}) if (o && !o->empty()) out.push_back(*o);
+  for (const auto* name : {&key_env_, &secret_env_}) if (auto v = env_value(*name); !v.empty()) out.push_back(v);
+  return out;
+}
+
 void Credentials::invalidate() {
   key_.reset();
   secret_.reset();
 }
 
-Result<std::string> run_secret_command(const std::vector<std::string>& argv, int timeout_ms) {
-  if (argv.empty()) return auth_error("empty command");
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return auth_error(std::string("pipe: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  // The command's stdin must not be our protocol stream.
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  if (rc != 0) {
-    close(out[0]);
-    return auth_error("cannot run '" + argv[0] + "': " + std::strerror(rc));
-  }
-  std::string output;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  bool timed_out = false;
-  char buf[4096];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) { timed_out = true; break; }
-    pollfd p{out[0], POLLIN, 0};
-    int n = poll(&p, 1, static_cast<int>(left));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) { timed_out = n == 0; break; }
-    ssize_t got = read(out[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    if (output.size() + static_cast<size_t>(got) > (1u << 20)) break;  // a key is not a megabyte
-    output.append(buf, static_cast<size_t>(got));
-  }
-  close(out[0]);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  if (timed_out) return auth_error("'" + argv[0] + "' timed out after " + std::to_string(timeout_ms) + " ms");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return auth_error("'" + argv[0] + "' exited with status " +
-                      std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
-  return trim_trailing(std::move(output));
-}
 
 }  // namespace glm

@@ -1,5 +1,7 @@
 #include "providers/dashscope.hpp"
 
+#include "providers/registry.hpp"
+
 #include <cctype>
 #include <limits>
 
@@ -98,7 +100,9 @@ void classify_dashscope_error(UpstreamError& e, const ErrorInfo& info) {
     e.kind = kind;
     e.retryable = retryable;
   };
-  if (code == "Throttling.AllocationQuota" || code == "AllocationQuota.FreeTierOnly") {
+  // Throttling.AllocationQuota is the per-minute token allotment: it recovers within a minute, so it
+  // is a rate limit (resent). Only the exhausted free tier and arrears are an empty wallet.
+  if (code == "AllocationQuota.FreeTierOnly" || contains(info.message, "Free allocated quota exceeded")) {
     set(ErrorKind::quota, false);
   } else if (starts_with(code, "Throttling")) {
     set(ErrorKind::rate_limit, true);
@@ -260,9 +264,12 @@ DashScopeProvider::DashScopeProvider(const ProviderConfig& config, ProviderConte
     : config_(config), context_(std::move(context)), credentials_(config) {}
 
 std::optional<std::string> DashScopeProvider::validate(const ChatRequest& request) const {
-  if (auto e = validate_messages(request.messages, {"text"})) return e;
+  if (auto e = validate_messages(request.messages, {"text"}, config_.name.empty() ? kProvider : config_.name)) return e;
+  if (!request.tools.is_null() || !request.tool_choice.is_null())
+    return "tools: not supported by " + (config_.name.empty() ? std::string(kProvider) : config_.name) +
+           " (the native API documents tools for Qwen only; use dashscope-compat)";
   const ChatOptions& o = request.options;
-  const ModelInfo* model = find_model(kProvider, request.model);
+  const ModelInfo* model = find_model(config_, request.model);
   const std::string provider(kProvider);
   if (auto e = check_range("temperature", o.temperature, Range{0, 2, false, true}, provider)) return e;
   if (auto e = check_range("top_p", o.top_p, Range{0, 1, true, false}, provider)) return e;
@@ -304,12 +311,20 @@ std::optional<std::string> DashScopeProvider::validate(const ChatRequest& reques
 }
 
 void DashScopeProvider::prepare(const ChatRequest& request, PrepareDone done) {
+  // api_key_cmd runs off the loop; the error path must not touch `this` (see Credentials).
+  credentials_.resolve(context_.io, [this, request, done = std::move(done)](std::optional<UpstreamError> e) mutable {
+    if (e) return done(std::move(*e));
+    prepare_ready(request, std::move(done));
+  });
+}
+
+void DashScopeProvider::prepare_ready(const ChatRequest& request, PrepareDone done) {
   auto key = credentials_.api_key();
   if (!key) {
     done(key.error());
     return;
   }
-  const ModelInfo* model = find_model(kProvider, request.model);
+  const ModelInfo* model = find_model(config_, request.model);
   auto body = dashscope_body(request, model);
   if (!body) {
     done(body.error());
@@ -331,7 +346,7 @@ void DashScopeProvider::prepare(const ChatRequest& request, PrepareDone done) {
 
 std::unique_ptr<ChatStream> DashScopeProvider::open_stream(const ChatRequest& request, ChatResult& result,
                                                            DeltaSink& sink) {
-  const DashScopeWire wire = dashscope_wire(request, find_model(kProvider, request.model));
+  const DashScopeWire wire = dashscope_wire(request, find_model(config_, request.model));
   if (result.model.empty()) result.model = request.model;
   if (result.provider.empty()) result.provider = std::string(kProvider);
   return std::make_unique<DashScopeStream>(!wire.stream || wire.incremental, result, sink);
@@ -339,6 +354,84 @@ std::unique_ptr<ChatStream> DashScopeProvider::open_stream(const ChatRequest& re
 
 std::unique_ptr<Provider> make_dashscope_provider(const ProviderConfig& config, ProviderContext context) {
   return std::make_unique<DashScopeProvider>(config, std::move(context));
+}
+
+// GLM-4.x on DashScope (Bailian), seed 003: streaming only, thinking on by default.
+// glm-4.5 / glm-4.5-air share merged table cells with glm-4.6 in the seed: context 131,072 and
+// max input 98,304 are explicit; the 16,384 reply limit is read from the merged cell (UNCERTAIN).
+std::vector<ModelInfo> dashscope_glm4_models(const std::string& kind) {
+  std::vector<ModelInfo> out;
+  {
+    // Model Studio "GLM" page: 202,752 context, 169,984 input, 32,768 chain of thought, 16,384 reply.
+    auto m = model_entry(kind, "glm-4.7");
+    m.context_window = 202752;
+    m.max_input_tokens = 169984;
+    m.max_output_tokens = 16384;
+    m.thinking = m.thinking_default = true;
+    m.stream_only = true;
+    m.defaults = {{"temperature", 1.0}, {"top_p", 0.95}, {"top_k", 20}};
+    out.push_back(std::move(m));
+  }
+  {
+    auto m = model_entry(kind, "glm-4.6");
+    m.context_window = 202752;
+    m.max_input_tokens = 169984;
+    m.max_output_tokens = 16384;
+    m.thinking = m.thinking_default = true;
+    m.stream_only = true;
+    m.defaults = {{"temperature", 1.0}, {"top_p", 0.95}, {"top_k", 20}};
+    out.push_back(std::move(m));
+  }
+  for (const char* id : {"glm-4.5", "glm-4.5-air"}) {
+    auto m = model_entry(kind, id);
+    m.context_window = 131072;
+    m.max_input_tokens = 98304;
+    m.max_output_tokens = 16384;  // UNCERTAIN (merged table cell)
+    m.uncertain = true;
+    m.thinking = m.thinking_default = true;
+    m.stream_only = true;
+    m.defaults = {{"temperature", 0.6}, {"top_p", 0.95}, {"top_k", 20}};
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+ProviderSpec dashscope_spec() {
+  ProviderSpec s;
+  s.kind = std::string(kProvider);
+  s.summary = "Alibaba DashScope (Bailian) native API";
+  s.defaults = {{"base_url", "https://dashscope.aliyuncs.com/api/v1"}};
+  s.credentials = {{"api_key_env", "DASHSCOPE_API_KEY"}};
+  s.options = {{"temperature", "[0, 2)"},
+               {"top_p", "(0, 1]"},
+               {"top_k", ">= 0"},
+               {"max_tokens", "[1, the model's max output]"},
+               {"seed", "[0, 2147483647]"},
+               {"stop", "any number, non-empty"},
+               {"thinking", "enable_thinking (models with a thinking mode)"},
+               {"message_parts", {"text"}},
+               {"extras",
+                {{"incremental_output", "boolean"},
+                 {"repetition_penalty", "number > 0"},
+                 {"presence_penalty", "number [-2, 2]"},
+                 {"thinking_budget", "integer >= 1"}}}};
+  // ChatGLM on DashScope, seed 000.
+  {
+    auto m = model_entry(s.kind, "chatglm3-6b");
+    m.context_window = 7500;  // input + output
+    m.max_input_tokens = 6000;
+    m.max_output_tokens = 1500;
+    s.models.push_back(std::move(m));
+  }
+  {
+    auto m = model_entry(s.kind, "chatglm-6b-v2");
+    m.context_window = 6500;  // output limit not documented; fitting reserves the request's max_tokens
+    m.input_format = "prompt";
+    s.models.push_back(std::move(m));
+  }
+  for (auto& m : dashscope_glm4_models(s.kind)) s.models.push_back(std::move(m));
+  s.make = &make_dashscope_provider;
+  return s;
 }
 
 }  // namespace glm

@@ -11,11 +11,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/catalog.hpp"
 #include "providers/credentials.hpp"
 #include "providers/provider.hpp"
 #include "providers/provider_common.hpp"
+#include "providers/registry.hpp"
 #include "providers/sse_chat_stream.hpp"
 
 namespace glm {
@@ -74,13 +76,20 @@ class DashScopeProvider : public Provider {
   void prepare(const ChatRequest& request, PrepareDone done) override;
   std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result, DeltaSink& sink) override;
   void invalidate_credentials() override { credentials_.invalidate(); }
+  std::vector<std::string> secrets() const override { return credentials_.known_secrets(); }
 
  private:
+  void prepare_ready(const ChatRequest& request, PrepareDone done);  // credentials resolved
+
   ProviderConfig config_;
   ProviderContext context_;
   Credentials credentials_;
 };
 
 std::unique_ptr<Provider> make_dashscope_provider(const ProviderConfig& config, ProviderContext context);
+// Registry entry: kind dashscope.
+ProviderSpec dashscope_spec();
+// GLM-4.x as DashScope deploys it (native and compatible mode share the deployments), as kind `kind`.
+std::vector<ModelInfo> dashscope_glm4_models(const std::string& kind);
 
 }  // namespace glm

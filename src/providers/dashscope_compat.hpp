@@ -17,9 +17,7 @@
 
 #include <memory>
 
-#include "providers/credentials.hpp"
-#include "providers/openai_like.hpp"
-#include "providers/provider.hpp"
+#include "providers/openai_compat.hpp"
 
 namespace glm {
 
@@ -27,25 +25,15 @@ namespace glm {
 // native spelling (`Throttling.*`, `Arrearage`, `DataInspectionFailed`, `InvalidApiKey`).
 void classify_dashscope_compat_error(UpstreamError& error, const ErrorInfo& info);
 
-class DashScopeCompatProvider : public Provider {
+const OpenAiCompatDialect& dashscope_compat_dialect();
+
+class DashScopeCompatProvider : public OpenAiCompatProvider {
  public:
-  DashScopeCompatProvider(const ProviderConfig& config, ProviderContext context);
-
-  std::string_view name() const override { return "dashscope-compat"; }
-  std::optional<std::string> validate(const ChatRequest& request) const override;
-  void prepare(const ChatRequest& request, PrepareDone done) override;
-  std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
-                                          DeltaSink& sink) override;
-  void invalidate_credentials() override { credentials_.invalidate(); }
-
-  Json build_body(const ChatRequest& request) const;
-
- private:
-  ProviderConfig config_;
-  ProviderContext context_;
-  Credentials credentials_;
+  DashScopeCompatProvider(const ProviderConfig& config, ProviderContext context)
+      : OpenAiCompatProvider(dashscope_compat_dialect(), config, std::move(context)) {}
 };
 
 std::unique_ptr<Provider> make_dashscope_compat_provider(const ProviderConfig& config, ProviderContext context);
+ProviderSpec dashscope_compat_spec();
 
 }  // namespace glm

@@ -34,6 +34,7 @@ class ZhipuJwtCache {
   explicit ZhipuJwtCache(Clock clock = {});
   Result<std::string> token(std::string_view api_key);
   void invalidate();
+  const std::string& current() const { return token_; }  // the cached token ("" when none)
 
  private:
   Clock clock_;

@@ -16,33 +16,19 @@
 
 #include <memory>
 
-#include "providers/credentials.hpp"
-#include "providers/openai_like.hpp"
-#include "providers/provider.hpp"
+#include "providers/openai_compat.hpp"
 
 namespace glm {
 
-class OpenAiProvider : public Provider {
+const OpenAiCompatDialect& openai_dialect();
+
+class OpenAiProvider : public OpenAiCompatProvider {
  public:
-  OpenAiProvider(const ProviderConfig& config, ProviderContext context);
-
-  std::string_view name() const override { return "openai"; }
-  std::optional<std::string> validate(const ChatRequest& request) const override;
-  void prepare(const ChatRequest& request, PrepareDone done) override;
-  std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
-                                          DeltaSink& sink) override;
-  void invalidate_credentials() override { credentials_.invalidate(); }
-
-  Json build_body(const ChatRequest& request) const;
-
- private:
-  ProviderConfig config_;
-  ProviderContext context_;
-  Credentials credentials_;
-  std::string thinking_param_;
-  bool include_usage_ = true;
+  OpenAiProvider(const ProviderConfig& config, ProviderContext context)
+      : OpenAiCompatProvider(openai_dialect(), config, std::move(context)) {}
 };
 
 std::unique_ptr<Provider> make_openai_provider(const ProviderConfig& config, ProviderContext context);
+ProviderSpec openai_spec();
 
 }  // namespace glm

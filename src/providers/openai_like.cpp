@@ -1,6 +1,7 @@
 #include "providers/openai_like.hpp"
 
 #include <cctype>
+#include <limits>
 
 namespace glm {
 
@@ -17,8 +18,7 @@ std::string_view trim_space(std::string_view s) {
 std::optional<int64_t> number_field(const Json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return std::nullopt;
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
-  return it->get<int64_t>();
+  return json_to_int64(*it);
 }
 
 // prompt/completion win over input/output; total defaults to the sum.
@@ -26,7 +26,7 @@ Usage usage_from(const OpenAiUsageFields& f) {
   Usage u;
   u.input_tokens = f.prompt_tokens.value_or(f.input_tokens.value_or(0));
   u.output_tokens = f.completion_tokens.value_or(f.output_tokens.value_or(0));
-  u.total_tokens = f.total_tokens ? *f.total_tokens : u.input_tokens + u.output_tokens;
+  u.total_tokens = f.total_tokens ? *f.total_tokens : saturating_add(u.input_tokens, u.output_tokens);
   return u;
 }
 
@@ -99,6 +99,7 @@ void OpenAiLikeDecoder::ChunkFields::clear() {
   reasoning.clear();
   finish_reason.clear();
   usage = OpenAiUsageFields{};
+  tool_calls = nullptr;
 }
 
 // nlohmann SAX handler for one stream chunk: follows the path down to the few members
@@ -127,10 +128,12 @@ class OpenAiLikeDecoder::ChunkScanner {
   }
   bool boolean(bool /*value*/) { return plain(take()); }
   bool number_integer(number_integer_t value) { return number(take(), value); }
-  bool number_unsigned(number_unsigned_t value) { return number(take(), static_cast<int64_t>(value)); }
-  bool number_float(number_float_t value, const string_t& /*text*/) {
-    return number(take(), static_cast<int64_t>(value));
+  bool number_unsigned(number_unsigned_t value) {
+    // Above INT64_MAX saturates, as json_to_int64 does on the DOM path.
+    constexpr auto kMax = static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max());
+    return number(take(), value > kMax ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(value));
   }
+  bool number_float(number_float_t value, const string_t& /*text*/) { return number(take(), saturate_to_int64(value)); }
   bool binary(binary_t& /*value*/) { return plain(take()); }
   bool string(string_t& value) {
     // assign(), not move: the members keep their capacity from one event to the next.
@@ -207,6 +210,7 @@ class OpenAiLikeDecoder::ChunkScanner {
       case Ctx::delta:
         if (k == "content") s = Slot::content;
         else if (k == "reasoning_content") s = Slot::reasoning;
+        else if (k == "tool_calls") return false;  // assembled on the DOM path
         break;
       case Ctx::usage:
         if (k == "prompt_tokens") s = Slot::prompt_tokens;
@@ -424,6 +428,7 @@ void OpenAiLikeDecoder::extract_choices(const Json& body, const char* delta_key,
         f.content = c->get_ref<const std::string&>();
       if (auto r = delta->find("reasoning_content"); r != delta->end() && r->is_string())
         f.reasoning = r->get_ref<const std::string&>();
+      if (auto t = delta->find("tool_calls"); t != delta->end() && !t->is_null()) f.tool_calls = *t;
     }
     if (auto r = choice.find("finish_reason"); r != choice.end() && r->is_string()) {
       f.has_finish = true;
@@ -440,6 +445,10 @@ void OpenAiLikeDecoder::apply_choices(const ChunkFields& f) {
   if (f.has_model && !f.model.empty() && result_.model != f.model) result_.model = f.model;
   if (f.has_choice) {
     if (f.has_delta) emit(f.content, f.reasoning);
+    if (!f.tool_calls.is_null()) {
+      emit_tool_calls(f.tool_calls);
+      if (finished()) return;
+    }
     if (f.has_finish) handle_finish(f.finish_reason);
   }
   if (f.has_usage) result_.usage = usage_from(f.usage);

@@ -99,6 +99,7 @@ class OpenAiLikeDecoder : public SseChatStream {
     std::string finish_reason;
     bool has_usage = false;  // top-level `usage` is an object
     OpenAiUsageFields usage;
+    Json tool_calls;  // delta.tool_calls (DOM path only: the SAX scan hands such chunks over)
     void clear();
   };
   class ChunkScanner;  // the SAX handler (openai_like.cpp)

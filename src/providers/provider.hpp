@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/types.hpp"
@@ -26,6 +27,9 @@ class DeltaSink {
   // extension of the old): everything so far is replaced by these full texts. Clients get a delta with
   // `replace: true` (docs/protocol.md).
   virtual void on_replace(std::string_view content, std::string_view reasoning) = 0;
+  // Tool-call fragments as they streamed (each with an explicit `index`; the assembled calls are in
+  // ChatResult::tool_calls). Clients get them in chat/delta's `tool_calls` (docs/protocol.md).
+  virtual void on_tool_calls(const Json& /*fragments*/) {}
 };
 
 // Parses one HTTP response (one attempt). The chat driver feeds it the head, the body bytes and the end;
@@ -77,6 +81,11 @@ class Provider {
   // Credentials were rejected as stale (UpstreamError::refresh_credentials); drop caches so the next
   // prepare() fetches fresh ones.
   virtual void invalidate_credentials() {}
+
+  // The secrets this provider holds now (keys, secret keys, tokens), so that upstream text echoing
+  // them (an error page that repeats the request) is redacted before it is logged or returned
+  // (redact_secrets in provider_common.hpp; the chat driver applies it to every error).
+  virtual std::vector<std::string> secrets() const { return {}; }
 };
 
 // Creates the provider named by config.name (zhipu, dashscope, dashscope-compat, qianfan, openai);

@@ -209,6 +209,40 @@ std::string header_value(const net::Headers& headers, std::string_view lowercase
   return it == headers.end() ? std::string() : it->second;
 }
 
+// ---- upstream numbers -------------------------------------------------------------------------
+
+int64_t saturate_to_int64(double value) {
+  if (std::isnan(value)) return 0;
+  // 2^63 is exactly representable; every double below it converts without overflow.
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (value >= kTwo63) return std::numeric_limits<int64_t>::max();
+  if (value < -kTwo63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(value);
+}
+
+int64_t json_to_int64(const Json& value, int64_t fallback) {
+  if (value.is_number_unsigned()) {
+    const uint64_t u = value.get<uint64_t>();
+    return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
+                                                                          : static_cast<int64_t>(u);
+  }
+  if (value.is_number_integer()) return value.get<int64_t>();
+  if (value.is_number_float()) return saturate_to_int64(value.get<double>());
+  return fallback;
+}
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (!__builtin_add_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+int64_t saturating_sub(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
 // ---- option validation ------------------------------------------------------------------------
 
 std::string format_number(double value) {
@@ -254,13 +288,45 @@ std::optional<std::string> reject_if_set(std::string_view field, bool is_set, st
 }
 
 std::optional<std::string> validate_messages(const std::vector<Message>& messages,
-                                             const std::vector<std::string_view>& part_types) {
+                                             const std::vector<std::string_view>& part_types, std::string_view provider,
+                                             bool tools) {
   if (messages.empty()) return std::string("messages: must contain at least one message");
   for (size_t i = 0; i < messages.size(); ++i) {
     const Message& m = messages[i];
     std::string where = "messages[" + std::to_string(i) + "]";
-    if (m.role != "system" && m.role != "user" && m.role != "assistant")
-      return where + ".role: must be system, user or assistant";
+    const bool tool_message = m.role == "tool";
+    const bool calls_tools = !m.tool_calls.is_null();
+    if ((tool_message || calls_tools) && !tools) {
+      std::string who = provider.empty() ? std::string("this provider") : std::string(provider);
+      return where + (tool_message ? ".role: tool messages are not supported by " : ".tool_calls: not supported by ") +
+             who;
+    }
+    if (m.role != "system" && m.role != "user" && m.role != "assistant" && !tool_message)
+      return where + (tools ? ".role: must be system, user, assistant or tool" : ".role: must be system, user or assistant");
+    if (tool_message) {
+      if (m.tool_call_id.empty()) return where + ".tool_call_id: required for a tool message";
+      if (!m.content.is_string()) return where + ".content: must be a string (the tool's result)";
+      continue;
+    }
+    if (calls_tools) {
+      if (m.role != "assistant") return where + ".tool_calls: only assistant messages carry tool calls";
+      if (!m.tool_calls.is_array() || m.tool_calls.empty())
+        return where + ".tool_calls: must be a non-empty array";
+      for (size_t c = 0; c < m.tool_calls.size(); ++c) {
+        const Json& call = m.tool_calls[c];
+        const std::string cw = where + ".tool_calls[" + std::to_string(c) + "]";
+        if (!call.is_object() || !call.contains("id") || !call["id"].is_string())
+          return cw + ".id: must be a string";
+        if (call.value("type", "function") == "function") {
+          auto fn = call.find("function");
+          if (fn == call.end() || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+            return cw + ".function.name: must be a string";
+          if (fn->contains("arguments") && !(*fn)["arguments"].is_string())
+            return cw + ".function.arguments: must be a string (JSON text)";
+        }
+      }
+      if (m.content.is_null()) continue;
+    }
     if (m.content.is_string()) continue;
     if (!m.content.is_array() || m.content.empty())
       return where + ".content: must be a string or a non-empty array of parts";
@@ -344,7 +410,10 @@ Json openai_messages(const std::vector<Message>& messages, const MessageStyle& s
           *url = strip_image_data_prefix(url->get<std::string>());
       }
     }
-    out.push_back(Json{{"role", m.role}, {"content", std::move(content)}});
+    Json msg = {{"role", m.role}, {"content", std::move(content)}};
+    if (!m.tool_calls.is_null()) msg["tool_calls"] = m.tool_calls;
+    if (!m.tool_call_id.empty()) msg["tool_call_id"] = m.tool_call_id;
+    out.push_back(std::move(msg));
   }
   return out;
 }
@@ -380,7 +449,62 @@ net::Request json_post(const ProviderConfig& config, std::string url, const Json
   // Client strings were validated UTF-8 by the JSON reader; replace rather than throw if one was not.
   r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   r.options = transfer_options(config);
+  // The instance's extra_headers (validated single-line by the config) come last: a provider's own
+  // headers are added after this and are not overridden.
+  for (const auto& [name, value] : config.extra_headers) r.headers.emplace_back(name, value);
   return r;
+}
+
+namespace {
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+void replace_all(std::string& text, const std::string& needle) {
+  static const std::string kMark = "[redacted]";
+  if (needle.empty()) return;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + kMark.size()))
+    text.replace(pos, needle.size(), kMark);
+}
+
+}  // namespace
+
+std::string redact_secrets(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) {
+    if (s.size() < 4) continue;
+    replace_all(text, s);
+    std::string encoded = percent_encode(s);
+    if (encoded != s) replace_all(text, encoded);
+    // An excerpt cut at its length limit may end inside a secret: drop such a tail too.
+    const std::string* forms[] = {&s, &encoded};
+    for (const std::string* form : forms) {
+      for (size_t n = std::min(form->size() - 1, text.size()); n >= 4; --n) {
+        if (text.compare(text.size() - n, n, *form, 0, n) == 0) {
+          text.replace(text.size() - n, n, "[redacted]");
+          break;
+        }
+      }
+    }
+  }
+  return text;
+}
+
+void redact_error(UpstreamError& error, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return;
+  for (std::string* field : {&error.message, &error.upstream_message, &error.upstream_code, &error.request_id})
+    *field = redact_secrets(std::move(*field), secrets);
 }
 
 // A readable, bounded, valid-UTF-8 excerpt of a body that was not JSON (an HTML error page from a

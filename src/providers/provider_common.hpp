@@ -54,6 +54,19 @@ std::optional<int64_t> parse_retry_after(std::string_view value,
 // First value of a (lowercase) header name, or "".
 std::string header_value(const net::Headers& headers, std::string_view lowercase_name);
 
+// ---- upstream numbers -------------------------------------------------------------------------
+// Upstream JSON numbers are untrusted: `"prompt_tokens": 1e19` or 18446744073709551615 must not be
+// undefined behaviour (a float→int64 cast out of range) nor wrap. Values saturate at the int64 range.
+
+// A double as int64: truncated toward zero, saturated to [INT64_MIN, INT64_MAX]; NaN → 0.
+int64_t saturate_to_int64(double value);
+// A JSON number as int64 (integers exactly, unsigned above INT64_MAX and floats saturated);
+// `fallback` when `value` is not a number.
+int64_t json_to_int64(const Json& value, int64_t fallback = 0);
+// a + b and a - b, saturated instead of overflowing.
+int64_t saturating_add(int64_t a, int64_t b);
+int64_t saturating_sub(int64_t a, int64_t b);
+
 // ---- option validation ------------------------------------------------------------------------
 
 // Number formatting for messages: shortest round-trip form ("0.01", "2", "131072").
@@ -82,8 +95,12 @@ std::optional<std::string> reject_if_set(std::string_view field, bool is_set, st
 // Checks the message list's shape: non-empty; role system|user|assistant; content a string or an array
 // of objects whose `type` is in `part_types` and carries the matching field (`text` string,
 // `image_url.url` string, ...). Message like "messages[2].content[0].type: must be one of text, image_url".
+// With `tools`, also role tool (needs tool_call_id and string content) and assistant messages with
+// `tool_calls` (content may be null); without, such messages are rejected naming `provider`:
+// "messages[2].role: tool messages are not supported by dashscope".
 std::optional<std::string> validate_messages(const std::vector<Message>& messages,
-                                             const std::vector<std::string_view>& part_types);
+                                             const std::vector<std::string_view>& part_types,
+                                             std::string_view provider = {}, bool tools = false);
 
 // Type check for one ChatOptions::extra entry (pass-through option): "options.do_sample: must be a boolean".
 enum class ExtraType { boolean, string, integer, number, object, any };
@@ -118,6 +135,13 @@ net::TransferOptions transfer_options(const ProviderConfig& config);
 
 // A JSON request carrying `body`: method POST, JSON content type, Accept by streaming or not.
 net::Request json_post(const ProviderConfig& config, std::string url, const Json& body, bool stream);
+
+// Replaces every occurrence of each secret (as is, and percent-encoded as it would appear in a URL or
+// form body) with "[redacted]". Secrets shorter than 4 bytes are ignored (they would match ordinary
+// text). Applied to upstream text before it is logged or returned.
+std::string redact_secrets(std::string text, const std::vector<std::string>& secrets);
+// redact_secrets over every text field of an error (message, upstream message/code, request id).
+void redact_error(UpstreamError& error, const std::vector<std::string>& secrets);
 
 // A readable, bounded (200 bytes), valid-UTF-8 excerpt of a body that was not JSON (an HTML error
 // page from a proxy, plain text from a local server), for error messages.

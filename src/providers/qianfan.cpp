@@ -1,11 +1,13 @@
 #include "providers/qianfan.hpp"
 
 #include <asio/post.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
 #include "core/history.hpp"
 #include "providers/bce_auth.hpp"
+#include "providers/registry.hpp"
 
 namespace glm {
 namespace {
@@ -32,8 +34,7 @@ std::string string_field(const Json& obj, const char* key) {
 int64_t int_field(const Json& obj, const char* key, int64_t fallback) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return fallback;
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
-  return it->get<int64_t>();
+  return json_to_int64(*it, fallback);
 }
 
 bool bool_field(const Json& obj, const char* key) {
@@ -162,7 +163,9 @@ Result<QianfanToken> parse_qianfan_token(int status, std::string_view raw) {
         !token->get<std::string>().empty()) {
       QianfanToken t;
       t.access_token = token->get<std::string>();
-      t.expires_in_s = int_field(body, "expires_in", t.expires_in_s);
+      // Tokens last 30 days; anything longer (or negative) is not believed: the refresh time is
+      // computed with chrono arithmetic that must not overflow.
+      t.expires_in_s = std::clamp<int64_t>(int_field(body, "expires_in", t.expires_in_s), 0, 2592000);
       return t;
     }
     if (body.contains("error") || body.contains("error_description")) {
@@ -198,7 +201,16 @@ Result<QianfanToken> parse_qianfan_token(int status, std::string_view raw) {
 // ---- response ---------------------------------------------------------------------------------
 
 QianfanStream::QianfanStream(ChatResult& result, DeltaSink& sink)
-    : SseChatStream(std::string(kProvider), result, sink) {}
+    : SseChatStream(std::string(kProvider), result, sink) {
+  scan_unframed_lines();
+}
+
+void QianfanStream::on_unframed_line(std::string_view line) {
+  // As Baidu's SDK does: a line between events that is not `data:` but JSON may be an error
+  // ({"error_code":336003,...} mid-stream); anything else is ignored.
+  Json body = Json::parse(trim_space(line), nullptr, false);
+  if (body.is_object() && body.contains("error_code")) fail(qianfan_error(std::nullopt, body));
+}
 
 void QianfanStream::on_stream_event(const sse::Event& event) {
   std::string_view data = trim_space(event.data);
@@ -258,7 +270,8 @@ void QianfanStream::handle(const Json& body, bool whole) {
     Usage usage;
     usage.input_tokens = int_field(*u, "prompt_tokens", 0);
     usage.total_tokens = int_field(*u, "total_tokens", 0);
-    usage.output_tokens = std::max(int_field(*u, "completion_tokens", 0), usage.total_tokens - usage.input_tokens);
+    usage.output_tokens =
+        std::max(int_field(*u, "completion_tokens", 0), saturating_sub(usage.total_tokens, usage.input_tokens));
     if (usage.total_tokens < usage.input_tokens + usage.output_tokens)
       usage.total_tokens = usage.input_tokens + usage.output_tokens;
     result_.usage = usage;
@@ -303,12 +316,15 @@ std::optional<int64_t> QianfanProvider::max_chars(const std::string& model) cons
       it != config_.extra.end() && it->is_number_integer() && it->get<int64_t>() > 0) {
     return it->get<int64_t>();
   }
-  if (const ModelInfo* m = find_model(kProvider, model)) return m->max_input_chars;
+  if (const ModelInfo* m = find_model(config_, model)) return m->max_input_chars;
   return std::nullopt;
 }
 
 std::optional<std::string> QianfanProvider::validate(const ChatRequest& request) const {
-  if (auto e = validate_messages(request.messages, {"text"})) return e;
+  if (auto e = validate_messages(request.messages, {"text"}, config_.name.empty() ? kProvider : config_.name)) return e;
+  if (!request.tools.is_null() || !request.tool_choice.is_null())
+    return "tools: not supported by " + (config_.name.empty() ? std::string(kProvider) : config_.name) +
+           " (ChatGLM2 on Qianfan v1 has no function calling; use qianfan-v2)";
   const ChatOptions& o = request.options;
   const std::string provider(kProvider);
   if (auto e = check_range("temperature", o.temperature, Range{0, 1, true, false}, provider)) return e;
@@ -335,6 +351,14 @@ std::optional<std::string> QianfanProvider::validate(const ChatRequest& request)
 }
 
 void QianfanProvider::prepare(const ChatRequest& request, PrepareDone done) {
+  // api_key_cmd runs off the loop; the error path must not touch `this` (see Credentials).
+  credentials_.resolve(context_.io, [this, request, done = std::move(done)](std::optional<UpstreamError> e) mutable {
+    if (e) return done(std::move(*e));
+    prepare_ready(request, std::move(done));
+  });
+}
+
+void QianfanProvider::prepare_ready(const ChatRequest& request, PrepareDone done) {
   const std::string& mode = config_.auth;
   if (mode == "bce") {
     done(build_request(request, nullptr));
@@ -381,9 +405,13 @@ void QianfanProvider::start_token_fetch() {
   }
   net::Request r;
   r.method = "POST";
-  r.url = join_url(config_.base_url, "/oauth/2.0/token") +
-          "?grant_type=client_credentials&client_id=" + bce::uri_encode(ak.value()) +
-          "&client_secret=" + bce::uri_encode(sk.value());
+  // The OAuth 2.0 client-credentials parameters go in a form body (RFC 6749 §4.4.2), which the
+  // endpoint accepts, not in the URL: a URL ends up in proxy logs and in error pages that echo the
+  // request line.
+  r.url = join_url(config_.base_url, "/oauth/2.0/token");
+  r.body = "grant_type=client_credentials&client_id=" + bce::uri_encode(ak.value()) +
+           "&client_secret=" + bce::uri_encode(sk.value());
+  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   r.headers.emplace_back("Accept", "application/json");
   r.options = transfer_options(config_);
 
@@ -431,6 +459,16 @@ void QianfanProvider::finish_token_fetch(Result<QianfanToken> token) {
       w.done(token.error());
     }
   }
+}
+
+std::vector<std::string> QianfanProvider::secrets() const {
+  std::vector<std::string> out = credentials_.known_secrets();
+  if (token_) out.push_back(*token_);
+  std::string env_name = "QIANFAN_ACCESS_TOKEN";
+  if (auto it = config_.extra.find("access_token_env"); it != config_.extra.end() && it->is_string())
+    env_name = it->get<std::string>();
+  if (std::string t = env_value(env_name); !t.empty()) out.push_back(std::move(t));
+  return out;
 }
 
 void QianfanProvider::invalidate_credentials() {
@@ -503,6 +541,31 @@ std::unique_ptr<ChatStream> QianfanProvider::open_stream(const ChatRequest& requ
 
 std::unique_ptr<Provider> make_qianfan_provider(const ProviderConfig& config, ProviderContext context) {
   return std::make_unique<QianfanProvider>(config, std::move(context));
+}
+
+ProviderSpec qianfan_spec() {
+  ProviderSpec s;
+  s.kind = std::string(kProvider);
+  s.summary = "Baidu Qianfan v1 (wenxinworkshop; application API Key + Secret Key, or IAM AK/SK with auth \"bce\")";
+  s.defaults = {{"base_url", "https://aip.baidubce.com"}};
+  s.credentials = {{"api_key_env", "QIANFAN_AK"}, {"secret_key_env", "QIANFAN_SK"}};
+  s.options = {{"temperature", "(0, 1]"},
+               {"top_p", "[0, 1]"},
+               {"top_k", ">= 1"},
+               {"max_tokens", "not sent"},
+               {"stop", "at most 4, each 1 to 20 characters"},
+               {"thinking", "not supported"},
+               {"message_parts", {"text"}},
+               {"extras", {{"penalty_score", "number [1, 2]"}, {"user_id", "string"}}}};
+  {
+    auto m = model_entry(s.kind, "chatglm2_6b_32k");  // seed 001
+    m.max_input_chars = 4800;  // total `content` characters per request
+    m.context_window = 32768;  // UNCERTAIN: from the model name; the 4800-character cap binds first
+    m.uncertain = true;
+    s.models.push_back(std::move(m));
+  }
+  s.make = &make_qianfan_provider;
+  return s;
 }
 
 }  // namespace glm

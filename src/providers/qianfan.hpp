@@ -24,6 +24,7 @@
 #include "providers/credentials.hpp"
 #include "providers/provider.hpp"
 #include "providers/provider_common.hpp"
+#include "providers/registry.hpp"
 #include "providers/sse_chat_stream.hpp"
 
 namespace glm {
@@ -55,6 +56,7 @@ class QianfanStream : public SseChatStream {
   void on_json_body(const Json& body, std::string_view raw) override;
   void on_end() override;
   UpstreamError map_error(int status, const Json* body, std::string_view raw) override;
+  void on_unframed_line(std::string_view line) override;
 
  private:
   void handle(const Json& body, bool whole);
@@ -75,6 +77,7 @@ class QianfanProvider : public Provider {
   void prepare(const ChatRequest& request, PrepareDone done) override;
   std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result, DeltaSink& sink) override;
   void invalidate_credentials() override;
+  std::vector<std::string> secrets() const override;
 
   // Token requests started so far (observability for tests and logs).
   size_t token_requests() const { return token_requests_; }
@@ -86,6 +89,7 @@ class QianfanProvider : public Provider {
   };
   struct TokenFetch;  // the response of one token request, being collected
 
+  void prepare_ready(const ChatRequest& request, PrepareDone done);  // credentials resolved
   std::optional<int64_t> max_chars(const std::string& model) const;
   Result<net::Request> build_request(const ChatRequest& request, const std::string* access_token);
   void start_token_fetch();
@@ -103,5 +107,7 @@ class QianfanProvider : public Provider {
 };
 
 std::unique_ptr<Provider> make_qianfan_provider(const ProviderConfig& config, ProviderContext context);
+// Registry entry: kind qianfan (v1).
+ProviderSpec qianfan_spec();
 
 }  // namespace glm

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 
+#include "core/tool_calls.hpp"
 #include "providers/provider_common.hpp"
 
 namespace glm {
@@ -11,6 +12,12 @@ namespace glm {
 namespace {
 
 bool is_success(int status) { return status >= 200 && status < 300; }
+
+// A blank line, a comment, or a line of one of the SSE fields.
+bool sse_field_line(std::string_view line) {
+  auto starts = [&](std::string_view p) { return line.substr(0, p.size()) == p; };
+  return line.empty() || line[0] == ':' || starts("data") || starts("event") || starts("id") || starts("retry");
+}
 
 // Collects the first JSON object out of an error body, whichever way it was framed: a bare JSON body
 // (the parser's "raw" event) or SSE `data:` events (DashScope compat's 400s).
@@ -49,7 +56,45 @@ void SseChatStream::on_body(std::string_view bytes) {
     error_body_.append(bytes.substr(0, room));
     return;
   }
+  if (scan_lines_) {
+    feed_by_lines(bytes);
+    return;
+  }
   check_parser(parser_.feed(bytes, *this));
+}
+
+void SseChatStream::feed_by_lines(std::string_view bytes) {
+  // The parser sees exactly the same bytes, one line at a time, so every event before an unframed
+  // line is dispatched before it and nothing after it once it failed the stream: the outcome does
+  // not depend on how the body was split.
+  while (!bytes.empty() && !finished()) {
+    if (body_kind_ == 0) {
+      size_t first = bytes.find_first_not_of(" \t\r\n");
+      if (first == std::string_view::npos) {
+        check_parser(parser_.feed(bytes, *this));
+        return;
+      }
+      body_kind_ = bytes[first] == '{' || bytes[first] == '[' ? 2 : 1;
+    }
+    if (body_kind_ == 2) {
+      check_parser(parser_.feed(bytes, *this));
+      return;
+    }
+    size_t nl = bytes.find_first_of("\r\n");
+    std::string_view segment = nl == std::string_view::npos ? bytes : bytes.substr(0, nl + 1);
+    bytes.remove_prefix(segment.size());
+    std::string_view content = segment;
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.remove_suffix(1);
+    if (line_.size() + content.size() <= limits_.max_event_bytes) line_.append(content);
+    if (nl == std::string_view::npos) {
+      check_parser(parser_.feed(segment, *this));
+      return;
+    }
+    if (!sse_field_line(line_)) guarded([&] { on_unframed_line(line_); });
+    line_.clear();
+    if (finished()) return;
+    check_parser(parser_.feed(segment, *this));
+  }
 }
 
 void SseChatStream::on_eof() {
@@ -142,6 +187,17 @@ void SseChatStream::emit(std::string_view content, std::string_view reasoning) {
   if (content.empty() && reasoning.empty()) return;
   emitted_any_ = true;
   sink_.on_delta(content, reasoning);
+}
+
+void SseChatStream::emit_tool_calls(const Json& fragments) {
+  Json normalised = Json::array();
+  if (auto bad = merge_tool_call_fragments(result_.tool_calls, fragments, &normalised)) {
+    fail(ErrorKind::protocol, provider_ + ": " + *bad);
+    return;
+  }
+  if (normalised.empty()) return;
+  emitted_any_ = true;
+  sink_.on_tool_calls(normalised);
 }
 
 void SseChatStream::fail(ErrorKind kind, std::string message) {

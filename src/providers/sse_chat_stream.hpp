@@ -60,8 +60,17 @@ class SseChatStream : public ChatStream, private sse::Handler {
   // SSE event of an SSE-framed error body, or null; `raw` is the (bounded) body text.
   virtual UpstreamError map_error(int status, const Json* body, std::string_view raw) = 0;
 
+  // A line of a 2xx SSE body that is not an SSE field line (no `data:`/`event:`/`id:`/`retry:`/`:`
+  // prefix), e.g. a bare JSON error between data events (Qianfan). Only called after a subclass
+  // called scan_unframed_lines(); the parser ignores such lines either way.
+  virtual void on_unframed_line(std::string_view /*line*/) {}
+  void scan_unframed_lines() { scan_lines_ = true; }
+
   // Passes new text to the sink (skipped when both are empty).
   void emit(std::string_view content, std::string_view reasoning);
+  // Merges streamed tool-call fragments into result_.tool_calls and passes them on; a malformed
+  // fragment fails the stream (protocol). Counts as streamed output (no resend after it).
+  void emit_tool_calls(const Json& fragments);
   // Records the response's error (the first one wins) after completing it as described above;
   // an empty message becomes describe_upstream_error().
   void fail(UpstreamError error);
@@ -86,6 +95,7 @@ class SseChatStream : public ChatStream, private sse::Handler {
   void finish_error_body();
   void on_raw_body(const sse::Event& event);
   void check_parser(sse::SseParser::Status status);
+  void feed_by_lines(std::string_view bytes);
   template <typename F>
   void guarded(F&& f);
 
@@ -98,6 +108,9 @@ class SseChatStream : public ChatStream, private sse::Handler {
   std::string error_body_;  // non-2xx only
   bool emitted_any_ = false;
   std::optional<int> comment_status_;
+  bool scan_lines_ = false;
+  int body_kind_ = 0;     // 0 unknown, 1 SSE, 2 a JSON body (no line scanning)
+  std::string line_;      // the current, unfinished line (scan_lines_ only; bounded by max_event_bytes)
 };
 
 }  // namespace glm

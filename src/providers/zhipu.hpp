@@ -1,4 +1,4 @@
-// Zhipu AI open platform, API v4 (PROVIDERS.md §1): POST {base_url}/chat/completions, OpenAI-style
+// Zhipu AI open platform, API v4: POST {base_url}/chat/completions, OpenAI-style
 // body and stream. Auth: `Authorization: Bearer <key>` with the raw key (default, `"auth": "key"`),
 // or a self-signed JWT (`"auth": "jwt"`, cached, remade every 180 s; a 1003 "token expired" asks the
 // driver to refresh credentials and resend once).
@@ -13,10 +13,7 @@
 
 #include <memory>
 
-#include "providers/credentials.hpp"
-#include "providers/jwt.hpp"
-#include "providers/openai_like.hpp"
-#include "providers/provider.hpp"
+#include "providers/openai_compat.hpp"
 
 namespace glm {
 
@@ -24,28 +21,18 @@ namespace glm {
 // (PROVIDERS.md §1.6). `jwt`: 1003 (token expired) then means "make a new token".
 void classify_zhipu_error(UpstreamError& error, const ErrorInfo& info, bool jwt);
 
-class ZhipuProvider : public Provider {
+// The zhipu kind's dialect (also used by instances such as `zai`).
+const OpenAiCompatDialect& zhipu_dialect();
+
+class ZhipuProvider : public OpenAiCompatProvider {
  public:
   // `clock` (unix ms) is for the JWT; tests inject one.
-  ZhipuProvider(const ProviderConfig& config, ProviderContext context, ZhipuJwtCache::Clock clock = {});
-
-  std::string_view name() const override { return "zhipu"; }
-  std::optional<std::string> validate(const ChatRequest& request) const override;
-  void prepare(const ChatRequest& request, PrepareDone done) override;
-  std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
-                                          DeltaSink& sink) override;
-  void invalidate_credentials() override;
-
-  // The JSON body prepare() sends.
-  Json build_body(const ChatRequest& request) const;
-
- private:
-  ProviderConfig config_;
-  ProviderContext context_;
-  Credentials credentials_;
-  ZhipuJwtCache jwt_;
+  ZhipuProvider(const ProviderConfig& config, ProviderContext context, ZhipuJwtCache::Clock clock = {})
+      : OpenAiCompatProvider(zhipu_dialect(), config, std::move(context), std::move(clock)) {}
 };
 
 std::unique_ptr<Provider> make_zhipu_provider(const ProviderConfig& config, ProviderContext context);
+// Registry entry: kinds zhipu (open.bigmodel.cn) with the built-in instance zai (api.z.ai).
+ProviderSpec zhipu_spec();
 
 }  // namespace glm

@@ -1,10 +1,13 @@
 #include "server/chat_session.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "core/history.hpp"
+#include "providers/provider_common.hpp"
+#include "providers/registry.hpp"
 #include "rpc/json_text.hpp"
 #include "server/server.hpp"
 
@@ -49,7 +52,10 @@ ChatSession::ChatSession(Server& server, Provider& provider, ProviderConfig conf
       reply_(std::move(reply)),
       id_(reply_.id()),
       id_text_(rpc::to_wire(id_)),
-      retry_timer_(server.io()) {
+      retry_timer_(server.io()),
+      retry_(RetryPolicy{config_.max_retries, config_.retry_initial_delay_ms, config_.retry_max_delay_ms,
+                         config_.retry_max_total_ms},
+             std::random_device{}()) {
   result_.model = request_.model;
   result_.provider = request_.provider;
 }
@@ -59,7 +65,7 @@ void ChatSession::start() {
     reply_.error(rpc::code::invalid_params, *bad);
     return finish();
   }
-  model_info_ = find_model(request_.provider, request_.model);
+  model_info_ = find_model(config_, request_.model);
   if (model_info_) {
     auto fitted = fit_history(request_.messages, *model_info_, reserved_output(request_, *model_info_));
     if (!fitted) return fail(fitted.error());
@@ -178,8 +184,18 @@ void ChatSession::on_replace(std::string_view content, std::string_view reasonin
                 Json{{"id", id_}, {"seq", seq_++}, {"replace", true}, {"content", content}, {"reasoning", reasoning}});
 }
 
+void ChatSession::on_tool_calls(const Json& fragments) {
+  if (done_) return;
+  streamed_ = true;  // like text: a resend could call the tools twice
+  if (!request_.stream) return;
+  reply_.notify("chat/delta", Json{{"id", id_}, {"seq", seq_++}, {"tool_calls", fragments}});
+}
+
 void ChatSession::fail(UpstreamError error) {
   if (done_) return;
+  // Upstream text (error pages that echo the request, token endpoint replies) must not carry a key
+  // to the log or the client.
+  redact_error(error, provider_.secrets());
   // Stale credentials: refresh once and resend (Qianfan 110/111, an expired Zhipu JWT).
   if (error.refresh_credentials && !refreshed_credentials_ && !streamed_) {
     refreshed_credentials_ = true;
@@ -188,26 +204,29 @@ void ChatSession::fail(UpstreamError error) {
     return prepare();
   }
   // Retry only what is safe: nothing streamed yet, a connect failure, 429 or 5xx the provider calls
-  // retryable (never business codes like Zhipu 1113), at most max_retries times.
-  if (error.retryable && !streamed_ && attempt_ <= config_.max_retries) {
-    int64_t delay = error.retry_after_ms.value_or(250ll << (attempt_ - 1));
-    delay = std::clamp<int64_t>(delay, 0, 30000);
-    spdlog::info("request {}: {} ({}); retry {} in {} ms", rpc::to_wire(id_), error_kind_name(error.kind),
-                 error.http_status.value_or(0), attempt_, delay);
-    retry_timer_.expires_after(std::chrono::milliseconds(delay));
-    std::weak_ptr<ChatSession> weak = weak_from_this();
-    retry_timer_.async_wait([weak](const asio::error_code& ec) {
-      auto self = weak.lock();
-      if (ec || !self || self->done_) return;
-      self->prepare();
-    });
-    return;
+  // retryable (never business codes like Zhipu 1113), within the retry budget (core/retry.hpp). A
+  // failed credential step (token request, api_key_cmd) is an attempt like a failed send.
+  if (error.retryable && !streamed_) {
+    if (auto delay = retry_.next_delay(error.retry_after_ms)) {
+      spdlog::info("request {}: {} ({}); retry {} in {} ms", rpc::to_wire(id_), error_kind_name(error.kind),
+                   error.http_status.value_or(0), retry_.retries(), *delay);
+      retry_timer_.expires_after(std::chrono::milliseconds(*delay));
+      std::weak_ptr<ChatSession> weak = weak_from_this();
+      retry_timer_.async_wait([weak](const asio::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->done_) return;
+        self->prepare();
+      });
+      return;
+    }
   }
   spdlog::warn("request {}: {} error from {}: {}", rpc::to_wire(id_), error_kind_name(error.kind), request_.provider,
                error.message);
   Json data = error_data(error, request_.provider);
-  if (!result_.content.empty() || !result_.reasoning.empty())
+  if (!result_.content.empty() || !result_.reasoning.empty() || !result_.tool_calls.empty()) {
     data["partial"] = {{"content", result_.content}, {"reasoning", result_.reasoning}};
+    if (!result_.tool_calls.empty()) data["partial"]["tool_calls"] = result_.tool_calls;
+  }
   std::string message = error.message;
   if (message.rfind(request_.provider, 0) != 0) message = request_.provider + ": " + message;
   reply_.error(rpc::code::upstream_error, message, data);
@@ -230,6 +249,7 @@ void ChatSession::succeed() {
               {"provider", result_.provider},
               {"dropped_messages", dropped}};
   if (!result_.extra.empty()) out["extra"] = result_.extra;
+  if (!result_.tool_calls.empty()) out["tool_calls"] = result_.tool_calls;
   reply_.result(std::move(out));
   finish(/*stop_transfer=*/false);
 }

@@ -9,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "core/catalog.hpp"
+#include "core/retry.hpp"
 #include "providers/provider.hpp"
 #include "rpc/dispatcher.hpp"
 
@@ -27,6 +28,7 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
 
   void on_delta(std::string_view content, std::string_view reasoning) override;
   void on_replace(std::string_view content, std::string_view reasoning) override;
+  void on_tool_calls(const Json& fragments) override;
 
  private:
   void prepare();
@@ -51,6 +53,7 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   std::unique_ptr<ChatStream> stream_;
   net::Transfer transfer_;
   asio::steady_timer retry_timer_;
+  RetrySchedule retry_;
   int64_t seq_ = 0;
   size_t dropped_messages_ = 0;
   int attempt_ = 0;

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/prompts.hpp"
+#include "core/tool_calls.hpp"
 #include "server/server.hpp"
 
 namespace glm {
@@ -32,9 +33,11 @@ void parse_model(const Json& params, const Config& config, ChatRequest& req) {
     throw invalid_params("model: expected \"<provider>/<model>\", e.g. \"zhipu/glm-4.6\", got \"" + model + "\"");
   req.provider = model.substr(0, slash);
   req.model = model.substr(slash + 1);
-  if (!config.providers.count(req.provider))
-    throw invalid_params("model: unknown provider '" + req.provider +
-                         "' (known: zhipu, dashscope, dashscope-compat, qianfan, openai)");
+  if (!config.providers.count(req.provider)) {
+    std::string known;
+    for (const auto& [name, p] : config.providers) known += (known.empty() ? "" : ", ") + name;
+    throw invalid_params("model: unknown provider '" + req.provider + "' (known: " + known + ")");
+  }
 }
 
 void parse_options(const Json& params, ChatRequest& req) {
@@ -89,10 +92,25 @@ Message parse_message(const Json& m, size_t i) {
   if (!m.is_object()) throw invalid_params("messages[" + std::to_string(i) + "]: expected an object");
   Message msg;
   msg.role = string_field(m, "role", path, true);
-  if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
-    throw invalid_params(path + "role: expected \"system\", \"user\" or \"assistant\", got \"" + msg.role + "\"");
+  if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
+    throw invalid_params(path + "role: expected \"system\", \"user\", \"assistant\" or \"tool\", got \"" + msg.role +
+                         "\"");
+  if (msg.role == "tool") {
+    msg.tool_call_id = string_field(m, "tool_call_id", path, true);
+    if (msg.tool_call_id.empty()) throw invalid_params(path + "tool_call_id: must not be empty");
+  }
+  if (const Json* calls = field(m, "tool_calls")) {
+    if (msg.role != "assistant") throw invalid_params(path + "tool_calls: only assistant messages carry tool calls");
+    if (!calls->is_array() || calls->empty())
+      throw invalid_params(path + "tool_calls: expected a non-empty array of {id, type, function:{name, arguments}}");
+    msg.tool_calls = *calls;
+  }
   const Json* c = field(m, "content");
-  if (!c) throw invalid_params(path + "content: required");
+  if (!c) {
+    // An assistant message that only calls tools has no text.
+    if (!msg.tool_calls.is_null()) return msg;
+    throw invalid_params(path + "content: required");
+  }
   if (c->is_array()) {
     for (size_t j = 0; j < c->size(); ++j) {
       const Json& part = (*c)[j];
@@ -129,6 +147,9 @@ ChatRequest parse_chat_params(const Json& params, const Config& config) {
   if (!any_user) throw invalid_params("messages: needs at least one \"user\" message");
   parse_options(params, req);
   parse_stream(params, req);
+  if (const Json* t = field(params, "tools")) req.tools = *t;
+  if (const Json* t = field(params, "tool_choice")) req.tool_choice = *t;
+  if (auto bad = check_tools(req.tools, req.tool_choice)) throw invalid_params(*bad);
   return req;
 }
 

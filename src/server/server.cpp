@@ -3,8 +3,7 @@
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/catalog.hpp"
-#include "providers/credentials.hpp"
+#include "server/listing.hpp"
 #include "server/chat_session.hpp"
 
 namespace glm {
@@ -53,38 +52,7 @@ void Server::session_ended(ChatSession* session) {
   asio::post(io_, [keep = std::move(keep)] {});
 }
 
-Json Server::models_json() {
-  Json models = Json::array();
-  std::map<std::string, bool> configured;
-  auto is_configured = [&](const std::string& provider) {
-    auto it = configured.find(provider);
-    if (it != configured.end()) return it->second;
-    bool ok = false;
-    if (auto cfg = config_.providers.find(provider); cfg != config_.providers.end()) {
-      // A local OpenAI-compatible server usually needs no key.
-      ok = provider == "openai" || Credentials(cfg->second).has_api_key_source();
-    }
-    return configured[provider] = ok;
-  };
-  bool default_listed = false;
-  for (const auto& m : model_catalog()) {
-    Json j = {{"id", m.provider + "/" + m.id}, {"provider", m.provider}, {"configured", is_configured(m.provider)}};
-    if (m.context_window) j["context_window"] = *m.context_window;
-    if (m.max_input_tokens) j["max_input_tokens"] = *m.max_input_tokens;
-    if (m.max_output_tokens) j["max_output"] = *m.max_output_tokens;
-    if (m.max_input_chars) j["max_input_chars"] = *m.max_input_chars;
-    j["thinking"] = m.thinking;
-    if (m.stream_only) j["stream_only"] = true;
-    if (m.vision) j["vision"] = true;
-    default_listed |= j["id"] == config_.default_model;
-    models.push_back(std::move(j));
-  }
-  if (!default_listed) {
-    std::string prov = config_.default_model.substr(0, config_.default_model.find('/'));
-    models.push_back({{"id", config_.default_model}, {"provider", prov}, {"configured", is_configured(prov)}});
-  }
-  return models;
-}
+Json Server::models_json() { return list_models(config_); }
 
 void Server::start_chat(ChatRequest request, rpc::Reply& reply) {
   Provider* p = provider(request.provider);
@@ -125,7 +93,7 @@ void Server::register_methods() {
     if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
       spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));
     Json caps = {
-        {"methods", {"initialize", "shutdown", "chat", "explain", "models/list"}},
+        {"methods", {"initialize", "shutdown", "chat", "explain", "models/list", "providers/list"}},
         {"notifications", {"chat/delta"}},
         {"framing", {"content-length", "ndjson"}},
         {"cancel", true},
@@ -165,6 +133,7 @@ void Server::register_methods() {
   });
 
   d.on_request("models/list", [this](const Json&, rpc::Reply& reply) { reply.result({{"models", models_json()}}); });
+  d.on_request("providers/list", [this](const Json&, rpc::Reply& reply) { reply.result(list_providers(config_)); });
 
   d.on_request("chat", [this](const Json& params, rpc::Reply& reply) {
     start_chat(parse_chat_params(params, config_), reply);

@@ -32,6 +32,7 @@ struct Directives {
   std::optional<int> retry_after;
   std::string finish = "stop";
   std::string reply_file;
+  std::string tool;  // OpenAI/Zhipu: answer with a call of this function instead of text
 };
 
 // `mock:k=v,k=v` anywhere in the text; unknown keys are ignored.
@@ -66,6 +67,7 @@ Directives parse_directives(const std::string& text) {
     else if (k == "retry_after") d.retry_after = n;
     else if (k == "finish") d.finish = v;
     else if (k == "reply_file") d.reply_file = v;
+    else if (k == "tool") d.tool = v;
   }
   return d;
 }
@@ -154,6 +156,8 @@ struct Plan {
   std::vector<std::string> reasoning;
   std::vector<std::string> content;
   int64_t prompt_tokens = 1;
+  std::string tool_name;  // openai/zhipu: a tool call (arguments tool_args, streamed in pieces)
+  std::string tool_args;
 };
 
 std::string join(const std::vector<std::string>& parts) {
@@ -211,6 +215,20 @@ std::vector<std::string> stream_events(const Plan& p, const Directives& d) {
   switch (p.vendor) {
     case Vendor::openai:
     case Vendor::zhipu: {
+      if (!p.tool_name.empty()) {
+        // The call's head, then its arguments in three pieces, as OpenAI-style servers stream them.
+        ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", Json::array({{{"index", 0}, {"id", "call_mock_1"}, {"type", "function"}, {"function", {{"name", p.tool_name}, {"arguments", ""}}}}})}}, nullptr, nullptr));
+        const size_t third = p.tool_args.size() / 3;
+        for (size_t i = 0, at = 0; i < 3; ++i) {
+          size_t n = i == 2 ? std::string::npos : third;
+          ev.push_back(openai_chunk(p, {{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", p.tool_args.substr(at, n)}}}}})}}, nullptr, nullptr));
+          at += third;
+        }
+        Json usage = usage_openai(p, 3);
+        ev.push_back(openai_chunk(p, Json::object(), "tool_calls", &usage));
+        ev.push_back("data: [DONE]\n\n");
+        break;
+      }
       for (const auto& r : p.reasoning) ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", piece(r)}}, nullptr, nullptr));
       for (const auto& c : p.content) ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", piece(c)}}, nullptr, nullptr));
       Json usage = usage_openai(p, total);
@@ -260,8 +278,15 @@ std::string whole_body(const Plan& p, const Directives& d) {
     case Vendor::zhipu: {
       Json message = {{"role", "assistant"}, {"content", content}};
       if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+      std::string finish = d.finish;
+      if (!p.tool_name.empty()) {
+        message["content"] = nullptr;
+        message["tool_calls"] = Json::array({{{"id", "call_mock_1"}, {"type", "function"},
+                                               {"function", {{"name", p.tool_name}, {"arguments", p.tool_args}}}}});
+        finish = "tool_calls";
+      }
       Json j = {{"id", "chatcmpl-mock"}, {"object", "chat.completion"}, {"created", 1700000000}, {"model", p.model},
-                {"choices", Json::array({{{"index", 0}, {"finish_reason", d.finish}, {"message", message}}})},
+                {"choices", Json::array({{{"index", 0}, {"finish_reason", finish}, {"message", message}}})},
                 {"usage", usage_openai(p, total)}};
       return j.dump();
     }
@@ -327,7 +352,9 @@ Response provider_replay(const RecordedRequest& request) {
   };
 
   if (path == "/oauth/2.0/token" || ends_with("/oauth/2.0/token")) {
-    if (request.target.find("client_id=bad") != std::string::npos) {
+    // The parameters come in the URL query or (OAuth 2.0 form body) in the body.
+    if (request.target.find("client_id=bad") != std::string::npos ||
+        request.body.find("client_id=bad") != std::string::npos) {
       return Response::body(401, R"({"error":"invalid_client","error_description":"unknown client id"})");
     }
     return Response::body(200, R"({"refresh_token":"25.mock-refresh","expires_in":2592000,"session_key":"mock",)"
@@ -370,8 +397,16 @@ Response provider_replay(const RecordedRequest& request) {
   }
   if (body.contains("model") && body["model"].is_string()) p.model = body["model"].get<std::string>();
 
-  const std::string text = last_user_text(messages);
-  const Directives d = parse_directives(text);
+  std::string text = last_user_text(messages);
+  Directives d = parse_directives(text);
+  // The second step of a tool conversation: the last message is the tool's result. Answer with it
+  // (directives in the earlier user message do not apply again).
+  const bool after_tool = messages.is_array() && !messages.empty() && messages.back().is_object() &&
+                          messages.back().value("role", "") == "tool";
+  if (after_tool) {
+    d = Directives{};
+    text = "Tool said: " + message_text(messages.back().value("content", Json("")));
+  }
   if (d.error) return error_response(p.vendor, d);
 
   p.prompt_tokens = int64_t(text.size() / 4 + 1);
@@ -392,7 +427,12 @@ Response provider_replay(const RecordedRequest& request) {
       echo.erase(at, end == std::string::npos ? std::string::npos : end - at);
       while (!echo.empty() && echo.back() == ' ') echo.pop_back();
     }
-    p.content = split_echo("You said: " + echo);
+    p.content = split_echo(after_tool ? text : "You said: " + echo);
+    if (!d.tool.empty() && (p.vendor == Vendor::openai || p.vendor == Vendor::zhipu)) {
+      p.tool_name = d.tool;
+      p.tool_args = Json{{"q", echo}}.dump();
+      p.content.clear();
+    }
   }
   if (p.vendor != Vendor::qianfan) {
     for (int i = 0; i < d.reasoning; ++i) p.reasoning.push_back("think" + std::to_string(i) + " ");

@@ -39,6 +39,10 @@
 //   finish=REASON     finish_reason of the last chunk (default stop)
 //   reply_file=PATH   answer with the contents of PATH (no spaces or commas in it) instead of the echo,
 //                     in the same small pieces; for scripted answers such as prose around a code fence
+//   tool=NAME         OpenAI/Zhipu: a call of function NAME (id call_mock_1, arguments {"q":"<echo>"} streamed
+//                     in three pieces), finish_reason tool_calls
+// When the last message has role "tool", the reply is "Tool said: <its content>" (directives of earlier
+// messages do not apply): the second step of a tool conversation.
 #pragma once
 
 #include <chrono>

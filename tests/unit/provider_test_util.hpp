@@ -90,6 +90,10 @@ struct CollectingSink : DeltaSink {
     reasoning = std::string(r);
     deltas.emplace_back("<replace>" + std::string(c), "<replace>" + std::string(r));
   }
+  Json tool_fragments = Json::array();  // every fragment passed on, in order
+  void on_tool_calls(const Json& fragments) override {
+    for (const auto& f : fragments) tool_fragments.push_back(f);
+  }
 };
 
 // Everything a stream produced, comparable across feeding patterns.
@@ -100,12 +104,14 @@ struct StreamOutcome {
   ChatResult result;
   bool done = false;
   std::optional<UpstreamError> error;
+  Json tool_fragments = Json::array();
 
   // A one-line summary; equal summaries mean equal outcomes (used by the split checks).
   std::string summary() const {
     std::ostringstream o;
     o << "content=" << content << "|reasoning=" << reasoning << "|deltas=" << deltas.size()
-      << "|finish=" << result.finish_reason << "|model=" << result.model << "|done=" << done;
+      << "|finish=" << result.finish_reason << "|model=" << result.model << "|done=" << done
+      << "|tool_calls=" << result.tool_calls.dump();
     if (result.usage)
       o << "|usage=" << result.usage->input_tokens << "/" << result.usage->output_tokens << "/"
         << result.usage->total_tokens;
@@ -140,6 +146,7 @@ inline StreamOutcome run_stream(Provider& provider, const ChatRequest& request, 
   out.deltas = sink.deltas;
   out.content = sink.content;
   out.reasoning = sink.reasoning;
+  out.tool_fragments = sink.tool_fragments;
   out.done = stream->done();
   out.error = stream->error();
   return out;

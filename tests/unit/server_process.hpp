@@ -26,7 +26,9 @@ using Json = nlohmann::json;
 
 class ServerProcess {
  public:
-  explicit ServerProcess(std::vector<std::string> args = {}, std::vector<std::string> env_extra = {}) {
+  // `binary`: another server build (the provider recipe's glm-server-recipe).
+  explicit ServerProcess(std::vector<std::string> args = {}, std::vector<std::string> env_extra = {},
+                         std::string binary = {}) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) throw std::runtime_error("pipe");
     posix_spawn_file_actions_t fa;
@@ -34,9 +36,9 @@ class ServerProcess {
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     // GLM_TEST_SERVER_BIN runs the suite against another binary (e.g. an older build, to see a
-    // regression test fail before its fix).
+    // regression test fail before its fix); an explicit `binary` (the recipe build) wins.
     const char* override_bin = std::getenv("GLM_TEST_SERVER_BIN");
-    const std::string bin = override_bin && *override_bin ? override_bin : GLM_SERVER_BIN;
+    const std::string bin = !binary.empty() ? binary : override_bin && *override_bin ? override_bin : GLM_SERVER_BIN;
     std::vector<std::string> argv_s{bin};
     for (auto& a : args) argv_s.push_back(a);
     std::vector<char*> argv;
@@ -49,7 +51,7 @@ class ServerProcess {
     for (auto& e : env_s) envp.push_back(e.data());
     envp.push_back(nullptr);
     if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0)
-      throw std::runtime_error("spawn glm-server");
+      throw std::runtime_error("spawn " + bin);
     posix_spawn_file_actions_destroy(&fa);
     close(in[0]);
     close(out[1]);

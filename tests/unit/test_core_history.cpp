@@ -8,6 +8,29 @@ using namespace glm;
 
 namespace {
 
+// Catalog entries as the providers declare them (test_providers_registry.cpp checks the real ones).
+const ModelInfo& chatglm3_6b() {
+  static const ModelInfo m = [] {
+    ModelInfo m = model_entry("dashscope", "chatglm3-6b");
+    m.context_window = 7500;
+    m.max_input_tokens = 6000;
+    m.max_output_tokens = 1500;
+    return m;
+  }();
+  return m;
+}
+
+const ModelInfo& chatglm2_6b_32k() {
+  static const ModelInfo m = [] {
+    ModelInfo m = model_entry("qianfan", "chatglm2_6b_32k");
+    m.max_input_chars = 4800;
+    m.context_window = 32768;
+    return m;
+  }();
+  return m;
+}
+
+
 Message msg(std::string role, std::string text) { return Message{std::move(role), Json(std::move(text))}; }
 
 std::string repeat(std::string_view unit, size_t n) {
@@ -57,7 +80,7 @@ TEST_CASE("count_chars counts code points, and invalid bytes as one each") {
 TEST_CASE("fit_history leaves a conversation that fits untouched") {
   std::vector<Message> ms{msg("system", "be brief"), msg("user", "hi"), msg("assistant", "hello"), msg("user", "more")};
   auto before = texts(ms);
-  auto r = fit_history(ms, *find_model("dashscope", "chatglm3-6b"), 1500);
+  auto r = fit_history(ms, chatglm3_6b(), 1500);
   REQUIRE(r.ok());
   CHECK(r.value().dropped_messages == 0);
   CHECK(texts(ms) == before);
@@ -108,7 +131,7 @@ TEST_CASE("fit_history keeps system prompts that sit between turns") {
 TEST_CASE("chatglm3-6b: a single 9000-character Chinese message is rejected naming the 6000-token limit") {
   std::vector<Message> ms{msg("user", "old"), msg("assistant", "reply"), msg("user", repeat("杭", 9096))};
   auto before = texts(ms);
-  auto r = fit_history(ms, *find_model("dashscope", "chatglm3-6b"), 0);
+  auto r = fit_history(ms, chatglm3_6b(), 0);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::context_length);
   CHECK(r.error().message == "message is ~9100 tokens; chatglm3-6b accepts at most 6000 input tokens");
@@ -118,13 +141,13 @@ TEST_CASE("chatglm3-6b: a single 9000-character Chinese message is rejected nami
 TEST_CASE("the context window minus reserved output is the budget when tighter, and the message says so") {
   // chatglm3-6b: 7500 total; reserving 2000 leaves 5500 < 6000.
   std::vector<Message> ms{msg("user", repeat("字", 5600))};
-  auto r = fit_history(ms, *find_model("dashscope", "chatglm3-6b"), 2000);
+  auto r = fit_history(ms, chatglm3_6b(), 2000);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message ==
         "message is ~5604 tokens; chatglm3-6b accepts at most 5500 input tokens (context window 7500 minus "
         "2000 reserved for output)");
   std::vector<Message> ok{msg("user", repeat("字", 5400))};
-  CHECK(fit_history(ok, *find_model("dashscope", "chatglm3-6b"), 2000).ok());
+  CHECK(fit_history(ok, chatglm3_6b(), 2000).ok());
 }
 
 TEST_CASE("system prompt + newest message too large together is named as such") {
@@ -137,7 +160,7 @@ TEST_CASE("system prompt + newest message too large together is named as such") 
 }
 
 TEST_CASE("qianfan chatglm2_6b_32k: history cut to 4800 characters by whole turns") {
-  const ModelInfo& m = *find_model("qianfan", "chatglm2_6b_32k");
+  const ModelInfo& m = chatglm2_6b_32k();
   std::vector<Message> ms{msg("user", repeat("问", 2000)), msg("assistant", repeat("答", 2000)),
                           msg("user", repeat("问", 1000)), msg("assistant", repeat("答", 1000)),
                           msg("user", repeat("新", 1000))};

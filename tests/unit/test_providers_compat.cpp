@@ -133,7 +133,9 @@ TEST_CASE("compat: DashScope-native event:error frame after a 200 stream", "[com
   auto out = check_split_invariance(provider, simple_request("dashscope-compat", "glm-4.6"),
                                     load_response("dashscope_compat/stream_midstream_error.http"));
   REQUIRE(out.error);
-  CHECK(out.error->kind == ErrorKind::quota);  // Throttling.AllocationQuota: the allotment is used up
+  // Throttling.AllocationQuota is the per-minute token limit (issue 10 item 2): a rate limit, not an
+  // empty wallet. Not resent here only because text had already streamed.
+  CHECK(out.error->kind == ErrorKind::rate_limit);
   CHECK_FALSE(out.error->retryable);
   CHECK(out.error->http_status == 429);        // from the `:HTTP_STATUS/429` comment
   CHECK(out.error->upstream_code == "Throttling.AllocationQuota");
@@ -182,7 +184,12 @@ TEST_CASE("compat error codes map to kinds", "[compat][errors]") {
        ErrorKind::content_filter, false},
       {429, "Throttling", "Requests throttling triggered.", ErrorKind::rate_limit, true},
       {429, "Throttling.RateQuota", "Requests rate limit exceeded.", ErrorKind::rate_limit, true},
-      {429, "Throttling.AllocationQuota", "Allocated quota exceeded.", ErrorKind::quota, false},
+      {429, "Throttling.AllocationQuota", "Allocated quota exceeded.", ErrorKind::rate_limit, true},
+      // The per-minute limit in OpenAI's words (issue 10 item 2): recovers within a minute.
+      {429, "insufficient_quota", "You exceeded your current quota, please check your plan and billing details.",
+       ErrorKind::rate_limit, true},
+      {403, "AllocationQuota.FreeTierOnly", "The free tier of the model has been exhausted.", ErrorKind::quota, false},
+      {429, "insufficient_quota", "Free allocated quota exceeded.", ErrorKind::quota, false},
       {400, "Arrearage", "Access denied, please make sure your account is in good standing.", ErrorKind::quota, false},
       {400, "invalid_parameter_error", "Range of input length should be [1, 129024]", ErrorKind::context_length, false},
       {404, "model_not_found", "The model `glm-9` does not exist.", ErrorKind::invalid_request, false},

@@ -465,11 +465,13 @@ TEST_CASE("event:error frames take their status from :HTTP_STATUS", "[dashscope]
   Fixture f;
   Outcome first = f.run_all_splits(request_for("glm-4.6"), load("stream_error_first.http"));
   REQUIRE(first.error);
-  CHECK(first.error->kind == ErrorKind::quota);  // Throttling.AllocationQuota: waiting will not help
+  // Throttling.AllocationQuota is the per-minute token limit (issue 10 item 2): it recovers within a
+  // minute, so it is a rate limit and resent (nothing streamed yet).
+  CHECK(first.error->kind == ErrorKind::rate_limit);
   CHECK(first.error->http_status == 429);
   CHECK(first.error->upstream_code == "Throttling.AllocationQuota");
   CHECK(first.error->request_id == "q-429");
-  CHECK_FALSE(first.error->retryable);
+  CHECK(first.error->retryable);
 
   Outcome mid = f.run_all_splits(request_for("chatglm3-6b"), load("stream_midstream_error.http"));
   REQUIRE(mid.error);
@@ -603,4 +605,29 @@ TEST_CASE("round trip through HttpClient: streaming, cumulative and non-stream",
   CHECK(reqs[0].header("authorization") == "Bearer sk-test-key");
   CHECK(reqs[0].header("x-dashscope-sse") == "enable");
   CHECK(reqs[2].header("x-dashscope-sse").empty());
+}
+
+TEST_CASE("only the exhausted free tier and arrears are quota; AllocationQuota is a rate limit", "[dashscope]") {
+  struct Row {
+    const char* code;
+    const char* message;
+    ErrorKind kind;
+    bool retryable;
+  };
+  const Row rows[] = {
+      {"Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit.", ErrorKind::rate_limit, true},
+      {"AllocationQuota.FreeTierOnly", "The free tier of the model has been exhausted.", ErrorKind::quota, false},
+      {"Throttling", "Free allocated quota exceeded.", ErrorKind::quota, false},
+      {"Arrearage", "Access denied, please make sure your account is in good standing.", ErrorKind::quota, false},
+  };
+  for (const Row& row : rows) {
+    INFO(row.code << " " << row.message);
+    ErrorInfo info;
+    info.http_status = 429;
+    info.code = row.code;
+    info.message = row.message;
+    UpstreamError e = dashscope_error(info);
+    CHECK(e.kind == row.kind);
+    CHECK(e.retryable == row.retryable);
+  }
 }

@@ -54,13 +54,18 @@ TEST_CASE("openai with a key from the environment sends it as Bearer", "[openai]
   REQUIRE(prepared.ok());
   CHECK(request_headers(prepared.value(), "Authorization") == std::vector<std::string>{"Bearer sk-local-42"});
 
-  // A key command that fails is an auth error, not a keyless request.
+  // A key command that fails is an auth error, not a keyless request. The command runs off the
+  // loop: prepare() answers once the loop has seen it finish.
   ProviderConfig bad = openai_config();
   bad.api_key_cmd = {"false"};
   OpenAiProvider failing(bad, ctx.context());
-  auto r = prepare_now(failing, simple_request("openai", "m"));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::auth);
+  std::optional<Result<net::Request>> got;
+  failing.prepare(simple_request("openai", "m"), [&](Result<net::Request> r) { got.emplace(std::move(r)); });
+  CHECK_FALSE(got.has_value());
+  ctx.io.run_for(std::chrono::seconds(5));
+  REQUIRE(got.has_value());
+  REQUIRE_FALSE(got->ok());
+  CHECK(got->error().kind == ErrorKind::auth);
 }
 
 TEST_CASE("openai thinking needs a configured mapping", "[openai][validate]") {

@@ -432,6 +432,20 @@ TEST_CASE("a data: error after text keeps the text and is not retryable", "[qian
   CHECK(cut.error->kind == ErrorKind::network);
 }
 
+TEST_CASE("a bare JSON error line between data events keeps its code (issue 10 item 4)", "[qianfan]") {
+  // Baidu's SDK parses any non-`data:` line that is JSON as a possible error; without that the
+  // error became "stream ended before completion" and lost its code.
+  asio::io_context io;
+  QianfanProvider provider(config(), ProviderContext{io, nullptr});
+  Outcome o = feed_all_splits(provider, request_for(), load("stream_unframed_error.http"));
+  REQUIRE(o.error);
+  CHECK(o.sink.content == "第一句,");  // nothing after the error line
+  CHECK(o.error->kind == ErrorKind::server);
+  CHECK(o.error->upstream_code == "336100");
+  CHECK(o.error->upstream_message == "Internal error, please retry later");
+  CHECK_FALSE(o.error->retryable);  // text had streamed
+}
+
 // ---- access token against the mock provider ---------------------------------------------------
 
 TEST_CASE("20 concurrent first requests share ONE token request", "[qianfan][mock]") {
@@ -469,8 +483,10 @@ TEST_CASE("20 concurrent first requests share ONE token request", "[qianfan][moc
   }
   auto token_req = server.requests().at(0);
   CHECK(token_req.method == "POST");
-  CHECK(token_req.target ==
-        "/oauth/2.0/token?grant_type=client_credentials&client_id=app-api-key&client_secret=app-secret-key");
+  // The client credentials travel in a form body, never in the URL (issue 11 defect 6).
+  CHECK(token_req.target == "/oauth/2.0/token");
+  CHECK(token_req.body == "grant_type=client_credentials&client_id=app-api-key&client_secret=app-secret-key");
+  CHECK(token_req.header("content-type") == "application/x-www-form-urlencoded");
 
   // Cached: the next request is prepared at once, with no new token request.
   std::optional<Result<net::Request>> again;

@@ -86,6 +86,64 @@ TEST_CASE("zhipu thinking on and a non-stream request", "[zhipu]") {
   CHECK(request_headers(prepared.value(), "Accept") == std::vector<std::string>{"application/json"});
 }
 
+TEST_CASE("zhipu sampling edges are clamped as the official SDK does (issue 10 item 1)", "[zhipu]") {
+  TestContext ctx;
+  ZhipuProvider provider(zhipu_config(), ctx.context());
+  auto body_for = [&](std::optional<double> temperature, std::optional<double> top_p) {
+    ChatRequest req = simple_request("zhipu", "glm-4.6", "hi");
+    req.options.temperature = temperature;
+    req.options.top_p = top_p;
+    REQUIRE_FALSE(provider.validate(req));
+    return Json::parse(prepare_now(provider, req).value().body);
+  };
+  // temperature 0: greedy (do_sample false) with 0.01, as the SDK sends it; never a literal 0.
+  Json zero = body_for(0.0, std::nullopt);
+  CHECK(zero["temperature"] == 0.01);
+  CHECK(zero["do_sample"] == false);
+  Json one = body_for(1.0, 1.0);  // top_p 1: the common editor default
+  CHECK(one["temperature"] == 0.99);
+  CHECK(one["top_p"] == 0.99);
+  CHECK_FALSE(one.contains("do_sample"));
+  Json low = body_for(std::nullopt, 0.0);
+  CHECK(low["top_p"] == 0.01);
+  Json mid = body_for(0.6, 0.9);  // inside the interval: as given
+  CHECK(mid["temperature"] == 0.6);
+  CHECK(mid["top_p"] == 0.9);
+}
+
+TEST_CASE("zhipu: codegeex-4 takes four stop strings, the others one (issue 10 item 5)", "[zhipu]") {
+  TestContext ctx;
+  ZhipuProvider provider(zhipu_config(), ctx.context());
+  ChatRequest fim = simple_request("zhipu", "codegeex-4", "def f():");
+  fim.options.stop = {"<|endoftext|>", "<|user|>", "<|assistant|>", "<|observation|>"};
+  CHECK_FALSE(provider.validate(fim));
+  CHECK(Json::parse(prepare_now(provider, fim).value().body)["stop"].size() == 4);
+  fim.options.stop.push_back("\n\n");
+  CHECK(*provider.validate(fim) == "options.stop: at most 4 stop sequences for codegeex-4 on zhipu");
+  ChatRequest chat = simple_request("zhipu", "glm-4.6", "hi");
+  chat.options.stop = {"a", "b"};
+  CHECK(*provider.validate(chat) == "options.stop: at most 1 stop sequence for zhipu");
+}
+
+TEST_CASE("zhipu: clear_thinking passes through where the model documents it (issue 10 item 6)", "[zhipu]") {
+  TestContext ctx;
+  ZhipuProvider provider(zhipu_config(), ctx.context());
+  ChatRequest req = simple_request("zhipu", "glm-4.7", "hi");
+  req.options.extra["clear_thinking"] = false;
+  REQUIRE_FALSE(provider.validate(req));
+  CHECK(Json::parse(prepare_now(provider, req).value().body)["thinking"] ==
+        Json({{"type", "enabled"}, {"clear_thinking", false}}));
+  req.options.thinking = false;
+  CHECK(Json::parse(prepare_now(provider, req).value().body)["thinking"] ==
+        Json({{"type", "disabled"}, {"clear_thinking", false}}));
+  ChatRequest old = simple_request("zhipu", "glm-4.6", "hi");
+  old.options.extra["clear_thinking"] = true;
+  CHECK(*provider.validate(old) ==
+        "options.clear_thinking: not supported by glm-4.6 on zhipu (documented for glm-4.7 and glm-5)");
+  old.options.extra["clear_thinking"] = "yes";
+  CHECK(*provider.validate(old) == "options.clear_thinking: must be a boolean");
+}
+
 TEST_CASE("zhipu without a key fails with an auth error naming the variable", "[zhipu]") {
   TestContext ctx;
   ProviderConfig c = zhipu_config();
@@ -414,7 +472,7 @@ TEST_CASE("zhipu rejects out-of-range options naming the field and range", "[zhi
   };
   check([](ChatRequest& r) { r.options.temperature = 1.5; }, "options.temperature: must be in [0, 1] for zhipu");
   check([](ChatRequest& r) { r.options.temperature = -0.1; }, "options.temperature: must be in [0, 1] for zhipu");
-  check([](ChatRequest& r) { r.options.top_p = 0.001; }, "options.top_p: must be in [0.01, 1] for zhipu");
+  check([](ChatRequest& r) { r.options.top_p = -0.1; }, "options.top_p: must be in [0, 1] for zhipu");
   check([](ChatRequest& r) { r.options.max_tokens = 0; }, "options.max_tokens: must be in [1, 131072] for zhipu");
   check([](ChatRequest& r) { r.options.max_tokens = 131073; },
         "options.max_tokens: must be in [1, 131072] for zhipu");
@@ -424,7 +482,9 @@ TEST_CASE("zhipu rejects out-of-range options naming the field and range", "[zhi
   check([](ChatRequest& r) { r.options.extra["user_id"] = "abc"; },
         "options.user_id: must be 6 to 128 characters for zhipu");
   check([](ChatRequest& r) { r.messages.clear(); }, "messages: must contain at least one message");
-  check([](ChatRequest& r) { r.messages[0].role = "tool"; }, "messages[0].role: must be system, user or assistant");
+  check([](ChatRequest& r) { r.messages[0].role = "tool"; }, "messages[0].tool_call_id: required for a tool message");
+  check([](ChatRequest& r) { r.messages[0].role = "robot"; },
+        "messages[0].role: must be system, user, assistant or tool");
   check([](ChatRequest& r) { r.messages[0].content = Json::array({Json{{"type", "audio"}}}); },
         "messages[0].content[0].type: must be one of text, image_url, video_url, file_url");
   check([](ChatRequest& r) { r.messages[0].content = Json::array({Json{{"type", "image_url"}}}); },
