@@ -344,7 +344,11 @@ T.test('an image for a model without vision is refused with a clear message, not
   local chat = new_chat()
   local n0 = #T.recorded()
   say('![image](' .. path .. ')\nwhat is this')
-  vim.wait(300)
+  -- The model list is asked first; the refusal comes with its answer.
+  T.wait(function()
+    return #T.notes_at(vim.log.levels.ERROR) > 0
+  end, 5000, 'refusal')
+  vim.wait(100)
   T.eq(#T.recorded(), n0, 'nothing sent')
   T.eq(#chat.messages, 0)
   local errs = T.notes_at(vim.log.levels.ERROR)
