@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: glm-server and the two Node peers from ../shared/bench, through the same driver,
+# Side-by-side benchmark: glm-server and two Node peers from the optional peer benchmark kit (not in this
+# repository; by default ../shared/bench next to the checkout), through the same driver,
 # against the same mock SSE upstream (HTTPS, self-signed, loopback), in one run. Compare ratios, not
 # absolute numbers: the machine is shared and noisy.
 # usage: bench/run.sh [extra bench_rpc.mjs flags, e.g. --phases latency,throughput]
@@ -9,6 +10,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 kit=${GLM_BENCH_KIT:-$root/../shared/bench}
 work=${BENCH_WORK:-/tmp/glm-bench}
 server=${GLM_SERVER:-$root/build-rel/glm-server}
+if [ ! -f "$kit/bench_rpc.mjs" ]; then
+  echo "bench/run.sh: the peer benchmark kit (bench_rpc.mjs, mock_sse.mjs, peer_server.mjs) is not at $kit." >&2
+  echo "It is optional and not part of this repository; point GLM_BENCH_KIT at a copy to run this benchmark." >&2
+  exit 2
+fi
 if [ ! -x "$server" ]; then
   cmake -S "$root" -B "$root/build-rel" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGLM_BUILD_TESTS=OFF >/dev/null
   cmake --build "$root/build-rel" --target glm-server -j 2 >/dev/null

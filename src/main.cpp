@@ -1,5 +1,5 @@
 // glm-server: JSON-RPC 2.0 over stdin/stdout for GLM chat, explain and model listing.
-// Wires the stdio transport to the server on one asio loop thread (DESIGN.md §1).
+// Wires the stdio transport to the server on one asio loop thread (docs/architecture.md).
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// Server configuration (DESIGN.md §2): a JSON file, then initialize's `config` merged on top.
+// Server configuration (docs/providers.md): a JSON file, then initialize's `config` merged on top.
 // Built and validated on the loop thread; read-only afterwards.
 #pragma once
 

@@ -54,7 +54,7 @@ struct Usage {
   int64_t total_tokens = 0;
 };
 
-// Error kinds of DESIGN.md §2; the wire names are error_kind_name().
+// Error kinds of docs/protocol.md; the wire names are error_kind_name().
 enum class ErrorKind {
   auth,
   rate_limit,

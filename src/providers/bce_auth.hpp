@@ -1,4 +1,6 @@
-// Baidu Cloud "bce-auth-v1" request signing with an IAM Access Key / Secret Key (PROVIDERS.md §4.2).
+// Baidu Cloud "bce-auth-v1" request signing with an IAM Access Key / Secret Key
+// (Baidu Cloud's "Generating an authentication string" spec; its published test vector is in
+// tests/unit/test_providers_qianfan.cpp).
 // Pure functions (HMAC-SHA256 via OpenSSL); safe on any thread. Secrets go in, only the signature and
 // the Authorization value come out; nothing is logged.
 #pragma once

@@ -49,7 +49,7 @@ DashScopeWire dashscope_wire(const ChatRequest& request, const ModelInfo* model)
   w.thinking = !w.prompt_format && request.options.thinking.value_or(model ? model->thinking_default : false);
   auto inc = request.options.extra.find("incremental_output");
   w.incremental = inc == request.options.extra.end() || !inc->is_boolean() || inc->get<bool>();
-  // Thinking mode only works with incremental output in message format (PROVIDERS.md §2.2).
+  // Thinking mode only works with incremental output in message format (DashScope's API reference).
   if (w.thinking) w.incremental = true;
   return w;
 }
@@ -356,8 +356,8 @@ std::unique_ptr<Provider> make_dashscope_provider(const ProviderConfig& config, 
   return std::make_unique<DashScopeProvider>(config, std::move(context));
 }
 
-// GLM-4.x on DashScope (Bailian), seed 003: streaming only, thinking on by default.
-// glm-4.5 / glm-4.5-air share merged table cells with glm-4.6 in the seed: context 131,072 and
+// GLM-4.x on DashScope (Bailian): streaming only, thinking on by default.
+// glm-4.5 / glm-4.5-air share merged table cells with glm-4.6 in Bailian's model table: context 131,072 and
 // max input 98,304 are explicit; the 16,384 reply limit is read from the merged cell (UNCERTAIN).
 std::vector<ModelInfo> dashscope_glm4_models(const std::string& kind) {
   std::vector<ModelInfo> out;
@@ -415,7 +415,7 @@ ProviderSpec dashscope_spec() {
                  {"repetition_penalty", "number > 0"},
                  {"presence_penalty", "number [-2, 2]"},
                  {"thinking_budget", "integer >= 1"}}}};
-  // ChatGLM on DashScope, seed 000.
+  // ChatGLM on DashScope (DashScope's ChatGLM model page).
   {
     auto m = model_entry(s.kind, "chatglm3-6b");
     m.context_window = 7500;  // input + output

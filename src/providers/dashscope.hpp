@@ -1,4 +1,4 @@
-// Alibaba DashScope native API (PROVIDERS.md §2): POST {base_url}/services/aigc/text-generation/generation
+// Alibaba DashScope native API (docs/providers.md, "dashscope"): POST {base_url}/services/aigc/text-generation/generation
 // with {"model","input":{messages | prompt+history},"parameters":{...}}; responses are SSE frames
 // (`id:`/`event:`/`:HTTP_STATUS/NNN`/`data:`, no [DONE]: the frame whose finish_reason is not "null"
 // ends the stream) or one JSON body.

@@ -1,4 +1,4 @@
-// Alibaba DashScope (Bailian) in OpenAI-compatible mode (PROVIDERS.md §3):
+// Alibaba DashScope (Bailian) in OpenAI-compatible mode (docs/providers.md, "dashscope-compat"):
 // POST {base_url}/chat/completions, `Authorization: Bearer <key>`, OpenAI-style body plus top-level
 // `enable_thinking`. Always streams upstream, whatever the client asked: GLM models on Bailian are
 // stream-only, and the driver assembles the same result either way. `stream_options.include_usage`

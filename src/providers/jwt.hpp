@@ -1,4 +1,4 @@
-// Zhipu's self-signed JWT (PROVIDERS.md §1.2b): HS256 over a header/payload whose times are in
+// Zhipu's self-signed JWT (docs/providers.md, "zhipu", `auth`): HS256 over a header/payload whose times are in
 // *milliseconds*, as the vendor's SDKs make it. Only used when a provider is configured with
 // `"auth": "jwt"`; the default is the raw key. Loop thread only (ZhipuJwtCache is not thread-safe).
 #pragma once

@@ -45,7 +45,7 @@ struct OpenAiLikeDialect {
 // status defaults.
 void classify_openai_error(UpstreamError& error, const ErrorInfo& info);
 
-// stop | length | tool_calls | content_filter as DESIGN.md §2 names them:
+// stop | length | tool_calls | content_filter as docs/protocol.md names them:
 //   sensitive (Zhipu) → content_filter; function_call (legacy OpenAI) → tool_calls;
 //   model_context_window_exceeded (Zhipu) → length: generation stopped because the context filled
 //   up; the text is usable and truncated, exactly what a client does with `length` (offer to go on);

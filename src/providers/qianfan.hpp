@@ -1,4 +1,4 @@
-// Baidu Qianfan wenxinworkshop v1 (PROVIDERS.md §4): POST
+// Baidu Qianfan wenxinworkshop v1 (docs/providers.md, "qianfan"): POST
 // {base_url}/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/<model>?access_token=<token>, or signed with
 // bce-auth-v1 when the provider's `auth` is "bce". Responses: `data: {result,is_end,sentence_id,usage}`
 // events (no [DONE]), one JSON body, or a bare `{"error_code","error_msg"}` body (often HTTP 200, even

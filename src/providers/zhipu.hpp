@@ -18,7 +18,7 @@
 namespace glm {
 
 // Zhipu business codes (a string in {"error":{"code":"1301",...}}) → kind/retryable
-// (PROVIDERS.md §1.6). `jwt`: 1003 (token expired) then means "make a new token".
+// (the table in docs/providers.md, "zhipu"). `jwt`: 1003 (token expired) then means "make a new token".
 void classify_zhipu_error(UpstreamError& error, const ErrorInfo& info, bool jwt);
 
 // The zhipu kind's dialect (also used by instances such as `zai`).

@@ -1,4 +1,4 @@
-// stdio transport (DESIGN.md §1): one blocking reader thread turns stdin into whole messages and posts
+// stdio transport (docs/architecture.md, "Threads"): one blocking reader thread turns stdin into whole messages and posts
 // them to the loop; stdout is written only from the loop, through one queue (async when stdout is a
 // pipe or socket, blocking writes for regular files and terminals).
 #pragma once

@@ -1,4 +1,4 @@
-// provider_replay(): answers a chat request the way each vendor would (PROVIDERS.md §1.5, §2.3, §3, §4.3),
+// provider_replay(): answers a chat request the way each vendor would (docs/providers.md),
 // with faults selected by `mock:` directives in the last user message (see mock_server.hpp).
 #include <cstdlib>
 #include <ctime>

@@ -30,7 +30,7 @@
 //   stall_mid_ms=N    sleep N ms after half of the chunks
 //   drop_after=N      close the connection after N chunks (chunked body never terminated)
 //   reasoning=N       N reasoning deltas ("think<i> ", `reasoning_content`) before the content
-//   ts=1              chunk content is "@<CLOCK_MONOTONIC ns>;" (as shared/bench/mock_sse.mjs)
+//   ts=1              chunk content is "@<CLOCK_MONOTONIC ns>;" (the timestamp format of the bench peers' mock)
 //   error=STATUS      provider-style JSON error with that HTTP status (Qianfan: HTTP 200 and an
 //                     error_code mapped from STATUS, as Qianfan really does; add http=1 to use STATUS)
 //   code=CODE         override the vendor error code in that body (e.g. code=1113, code=110)

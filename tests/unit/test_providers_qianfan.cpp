@@ -1,4 +1,4 @@
-// Qianfan provider: bce-auth-v1 signing (PROVIDERS.md §4.2 vector), message normalisation, request
+// Qianfan provider: bce-auth-v1 signing (Baidu's published test vector), message normalisation, request
 // building, stream/non-stream/bare-JSON-error decoding at every split, the error-code table, option
 // validation, and the access token against the in-process mock provider: single flight for 20
 // concurrent first requests, failure delivered to every waiter, cache reuse, early refresh, refresh on
@@ -175,7 +175,7 @@ Outcome send(asio::io_context& io, net::HttpClient& http, Provider& provider, co
 
 // ---- bce-auth-v1 -----------------------------------------------------------------------------
 
-TEST_CASE("bce-auth-v1 matches the PROVIDERS.md test vector exactly", "[qianfan][bce]") {
+TEST_CASE("bce-auth-v1 matches Baidu's published test vector exactly", "[qianfan][bce]") {
   bce::SignInput in;
   in.access_key = "AKIDEXAMPLE";
   in.secret_key = "SKEXAMPLE";

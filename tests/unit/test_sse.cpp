@@ -1,4 +1,4 @@
-// SSE parser tests: PROVIDERS.md §5 conformance fixtures, real provider stream shapes, and the
+// SSE parser tests: WHATWG event-stream conformance fixtures, real provider stream shapes, and the
 // property that matters most in production: read boundaries never change what is delivered.
 #include <catch2/catch.hpp>
 
@@ -69,7 +69,7 @@ Outcome run_bytewise(std::string_view s, bool lenient = true) {
 const std::string kBom = "\xEF\xBB\xBF";
 const std::string kFffd = "\xEF\xBF\xBD";
 
-// --- PROVIDERS.md §5 conformance fixtures ---
+// --- conformance fixtures (the WHATWG "Parsing an event stream" rules) ---
 const std::string kFixture01CrlfMultiline = "data: a\r\ndata: b\r\n\r\n";
 const std::string kFixture02CrOnly = "event: x\rdata: 1\r\r";
 const std::string kFixture03BomCommentRetryId = kBom + ": hello\nretry: 1500\nid: 7\ndata:no-space\n\n";
