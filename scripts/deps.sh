@@ -4,7 +4,10 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
       nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2
-      neovim tmux)
+      neovim tmux
+      clang-format-14 lua-check)        # scripts/format.sh, scripts/check-format.sh
+# StyLua comes from npm (scripts/stylua): node and npm from Debian unless some node is already installed.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
