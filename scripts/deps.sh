@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are installed. Needs root (or sudo).
 set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
-      nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2
+      nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2 zlib1g-dev
       neovim tmux
       clang-format-14 lua-check)        # scripts/format.sh, scripts/check-format.sh
 # StyLua comes from npm (scripts/stylua): node and npm from Debian unless some node is already installed.

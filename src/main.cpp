@@ -1,8 +1,11 @@
 // glm-server: JSON-RPC 2.0 over stdin/stdout for GLM chat, explain and model listing.
 // Wires the stdio transport to the server on one asio loop thread (docs/architecture.md).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
@@ -79,10 +82,32 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
+// Logs hold code and questions: the log file is private (0600, tightened if it exists with wider bits)
+// and directories created for it are 0700. spdlog would create them 0644/0755.
+std::string prepare_log_file(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return dir + ": " + std::strerror(errno);
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return path + ": " + std::strerror(errno);
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 077) != 0)
+    fchmod(fd, st.st_mode & 0700);
+  ::close(fd);
+  return {};
+}
+
 void setup_logging(const Args& a) {
   auto level = spdlog::level::from_str(a.log_level);
   if (level == spdlog::level::off && a.log_level != "off") die_usage("unknown log level '" + a.log_level + "'");
   std::shared_ptr<spdlog::logger> logger;
+  if (!a.log_file.empty()) {
+    if (std::string err = prepare_log_file(a.log_file); !err.empty()) {
+      std::fprintf(stderr, "glm-server: cannot open log file: %s\n", err.c_str());
+      std::exit(2);
+    }
+  }
   try {
     if (!a.log_file.empty())
       logger = spdlog::basic_logger_mt("glm", a.log_file);
@@ -142,6 +167,7 @@ int main(int argc, char** argv) {
       [&](glm::rpc::FrameError&& e) { server.dispatcher().framing_error(e); },
       [&] { server.input_closed(drain); },
       [&] { server.output_closed(); },
+      [&](bool congested) { server.set_output_congested(congested); },
   });
   spdlog::info("glm-server {} ready (pid {})", GLM_VERSION, static_cast<int>(getpid()));
   io.run();

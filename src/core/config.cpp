@@ -26,6 +26,15 @@ struct Bad {
   std::string message;
 };
 
+// Every number in the config has a range: a huge timeout would overflow the clock arithmetic, a huge
+// size would disable the limit it sets. The error names the key and the range.
+int64_t get_int(const Json& v, const std::string& key, int64_t min, int64_t max, const char* unit = "") {
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(max)) ||
+      v.get<int64_t>() < min || v.get<int64_t>() > max)
+    throw Bad{key + ": expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]" + unit};
+  return v.get<int64_t>();
+}
+
 std::string get_string(const Json& obj, const std::string& key, const std::string& path) {
   const auto& v = obj.at(key);
   if (!v.is_string()) throw Bad{path + "." + key + ": expected a string"};
@@ -145,12 +154,9 @@ ProviderConfig parse_provider(const std::string& name, const Json& j, const Prov
       if (!v.is_boolean()) throw Bad{path + ".insecure: expected true or false"};
       p.insecure = v.get<bool>();
     } else if (k == "timeout_ms") {
-      if (!v.is_number_integer() || v.get<int64_t>() <= 0) throw Bad{path + ".timeout_ms: expected a positive integer"};
-      p.timeout_ms = v.get<int64_t>();
+      p.timeout_ms = get_int(v, path + ".timeout_ms", 1, 3600000, " (milliseconds, up to one hour)");
     } else if (k == "max_retries") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 5)
-        throw Bad{path + ".max_retries: expected an integer in [0, 5]"};
-      p.max_retries = v.get<int>();
+      p.max_retries = static_cast<int>(get_int(v, path + ".max_retries", 0, 5));
     } else if (k == "retry_initial_delay_ms" || k == "retry_max_delay_ms" || k == "retry_max_total_ms") {
       // At most ten minutes: a longer wait helps no editor user, and keeps chrono arithmetic far from overflow.
       if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 600000)
@@ -196,17 +202,16 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
         c.providers[p.key()] = parse_provider(p.key(), inst, *kinds);
       }
     } else if (k == "max_message_bytes") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 1024) throw Bad{"max_message_bytes: expected an integer >= 1024"};
-      c.max_message_bytes = v.get<int64_t>();
+      c.max_message_bytes = get_int(v, "max_message_bytes", 1024, 1ll << 30, " (bytes, up to 1 GiB)");
     } else if (k == "max_json_depth") {
       // The upper bound keeps nlohmann's recursive copy/dump of a message within the stack (ASan included).
-      if (!v.is_number_integer() || v.get<int64_t>() < 8 || v.get<int64_t>() > 4096)
-        throw Bad{"max_json_depth: expected an integer in [8, 4096]"};
-      c.max_json_depth = v.get<int64_t>();
+      c.max_json_depth = get_int(v, "max_json_depth", 8, 4096);
+    } else if (k == "max_response_bytes") {
+      c.max_response_bytes = get_int(v, "max_response_bytes", 1024, 1ll << 30, " (bytes, up to 1 GiB)");
     } else if (k == "log_level" || k == "$schema") {
       // accepted; log level is taken from the command line
     } else {
-      throw Bad{k + ": unknown key (known: default_model, providers, max_message_bytes)"};
+      throw Bad{k + ": unknown key (known: default_model, providers, max_message_bytes, max_json_depth, max_response_bytes)"};
     }
   }
   const std::string prov = c.default_model.substr(0, c.default_model.find('/'));

@@ -29,7 +29,7 @@ struct ProviderConfig {
   std::string ca_path;                   // hashed CA directory (default: the system's, when it exists)
   std::string proxy;                     // proxy URL; empty = libcurl's standard env handling
   bool insecure = false;                 // disables TLS verification; only ever set explicitly
-  int64_t timeout_ms = 60000;            // connect, first byte, and idle time between bytes
+  int64_t timeout_ms = 60000;            // connect, first byte, and idle time between bytes (1 ms to 1 h)
   int max_retries = 2;
   // Retry backoff (core/retry.hpp): first delay, largest delay, and the cap on one request's total wait.
   int64_t retry_initial_delay_ms = 500;
@@ -54,6 +54,7 @@ struct Config {
   std::map<std::string, ProviderConfig> providers;  // keyed by instance name; always has the built-ins
   int64_t max_message_bytes = 64ll << 20;           // framing cap on Content-Length / NDJSON lines
   int64_t max_json_depth = 512;                     // nesting cap on a message, checked before parsing
+  int64_t max_response_bytes = 8ll << 20;           // content + reasoning of one reply; more is an error
   Json raw = Json::object();                        // the merged JSON, for re-merging
   std::shared_ptr<const ProviderKinds> kinds;       // the registry's view; kept through apply_config
 

@@ -85,104 +85,137 @@ int64_t count_chars(std::string_view s) {
   return n;
 }
 
-Result<FitOutcome> fit_history(std::vector<Message>& messages, const ModelInfo& model, int64_t reserved_output_tokens) {
-  // The token budget: the tighter of the documented input limit and what the context window leaves
-  // after the output we reserve.
-  std::optional<int64_t> token_limit = model.max_input_tokens;
-  bool from_window = false;
+namespace {
+
+// What the model accepts: the tighter of the documented input limit and what the context window leaves
+// after the output we reserve; and a character limit when the model has one.
+struct Budget {
+  std::optional<int64_t> tokens;
+  std::optional<int64_t> chars;
+  bool tokens_from_window = false;
+};
+
+Budget budget_of(const ModelInfo& model, int64_t reserved_output_tokens) {
+  Budget b;
+  b.tokens = model.max_input_tokens;
   if (model.context_window) {
     int64_t left = std::max<int64_t>(0, *model.context_window - std::max<int64_t>(0, reserved_output_tokens));
-    if (!token_limit || left < *token_limit) {
-      token_limit = left;
-      from_window = true;
+    if (!b.tokens || left < *b.tokens) {
+      b.tokens = left;
+      b.tokens_from_window = true;
     }
   }
-  const std::optional<int64_t> char_limit = model.max_input_chars;
-  if (!token_limit && !char_limit) return FitOutcome{};
+  b.chars = model.max_input_chars;
+  return b;
+}
 
-  const size_t n = messages.size();
-  std::vector<int64_t> tokens(n), chars(n);
+// Each message's estimated size, the running totals, and which messages are dropped so far.
+struct Sizes {
+  std::vector<int64_t> tokens, chars;
   int64_t total_tokens = kRequestOverheadTokens, total_chars = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const std::string text = messages[i].text();
-    tokens[i] = estimate_tokens(text) + kMessageOverheadTokens + kImageTokens * image_parts(messages[i]);
-    chars[i] = count_chars(text);
-    total_tokens += tokens[i];
-    total_chars += chars[i];
-  }
-  auto over = [&] { return (token_limit && total_tokens > *token_limit) || (char_limit && total_chars > *char_limit); };
-  if (!over()) return FitOutcome{};
+  std::vector<bool> dropped;
+  size_t dropped_count = 0;
 
-  // Everything from the newest user message on is kept, and so is every system message; the rest
-  // forms turns that start at a user message (leading assistant replies form a turn of their own).
-  size_t keep_from = n;
-  for (size_t i = n; i-- > 0;) {
-    if (messages[i].role == "user") {
-      keep_from = i;
-      break;
+  explicit Sizes(const std::vector<Message>& messages)
+      : tokens(messages.size()), chars(messages.size()), dropped(messages.size(), false) {
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const std::string text = messages[i].text();
+      tokens[i] = estimate_tokens(text) + kMessageOverheadTokens + kImageTokens * image_parts(messages[i]);
+      chars[i] = count_chars(text);
+      total_tokens += tokens[i];
+      total_chars += chars[i];
     }
   }
-  if (keep_from == n) keep_from = n == 0 ? 0 : n - 1;
-  std::vector<bool> dropped(n, false);
-  size_t dropped_count = 0;
+  bool over(const Budget& b) const {
+    return (b.tokens && total_tokens > *b.tokens) || (b.chars && total_chars > *b.chars);
+  }
+  void drop(size_t i) {
+    dropped[i] = true;
+    ++dropped_count;
+    total_tokens -= tokens[i];
+    total_chars -= chars[i];
+  }
+};
+
+// Everything from the newest user message on is kept (the last message when there is no user message).
+size_t newest_user(const std::vector<Message>& messages) {
+  const size_t n = messages.size();
+  for (size_t i = n; i-- > 0;) {
+    if (messages[i].role == "user") return i;
+  }
+  return n == 0 ? 0 : n - 1;
+}
+
+// Drops whole turns, oldest first, until the budget holds or only system messages are left before
+// keep_from. A turn starts at a user message (leading assistant replies form a turn of their own).
+void drop_oldest_turns(const std::vector<Message>& messages, size_t keep_from, const Budget& budget, Sizes& sizes) {
   size_t i = 0;
-  while (over() && i < keep_from) {
-    // Drop the turn starting at the next non-system message before keep_from.
+  while (sizes.over(budget) && i < keep_from) {
     while (i < keep_from && messages[i].role == "system") ++i;
     if (i >= keep_from) break;
     size_t j = i;
     do {
-      if (messages[j].role != "system") {
-        dropped[j] = true;
-        ++dropped_count;
-        total_tokens -= tokens[j];
-        total_chars -= chars[j];
-      }
+      if (messages[j].role != "system") sizes.drop(j);
       ++j;
     } while (j < keep_from && messages[j].role != "user");
     i = j;
   }
+}
 
-  if (over()) {
-    // What is left is the system prompt(s) and the newest message(s): nothing more can go.
-    int64_t system_tokens = 0, system_chars = 0;
-    for (size_t k = 0; k < n; ++k) {
-      if (!dropped[k] && messages[k].role == "system" && k < keep_from) {
-        system_tokens += tokens[k];
-        system_chars += chars[k];
-      }
+// What is left is the system prompt(s) and the newest message(s) and it still does not fit: say which
+// part is too big and against which limit.
+UpstreamError cannot_fit(const std::vector<Message>& messages, size_t keep_from, const Budget& budget,
+                         const Sizes& sizes, const ModelInfo& model, int64_t reserved_output_tokens) {
+  int64_t system_tokens = 0, system_chars = 0;
+  for (size_t k = 0; k < messages.size(); ++k) {
+    if (!sizes.dropped[k] && messages[k].role == "system" && k < keep_from) {
+      system_tokens += sizes.tokens[k];
+      system_chars += sizes.chars[k];
     }
-    const int64_t newest_tokens = total_tokens - system_tokens - kRequestOverheadTokens;
-    const int64_t newest_chars = total_chars - system_chars;
-    const bool alone = system_tokens == 0 && system_chars == 0;
-    std::string what;
-    if (char_limit && total_chars > *char_limit) {
-      bool newest_too_big = newest_chars > *char_limit;
-      what = (newest_too_big || alone ? "message is " + std::to_string(newest_chars)
-                                      : "the system prompt and the latest message are " + std::to_string(total_chars)) +
-             (newest_too_big || alone ? " characters" : " characters together") + "; " + model.id +
-             " accepts at most " + std::to_string(*char_limit) + " input characters";
-    } else {
-      bool newest_too_big = newest_tokens > *token_limit;
-      what = (newest_too_big || alone ? "message is ~" + std::to_string(newest_tokens) + " tokens"
-                                      : "the system prompt and the latest message are ~" +
-                                            std::to_string(total_tokens) + " tokens together") +
-             "; " + model.id + " accepts at most " + std::to_string(*token_limit) + " input tokens";
-      if (from_window) {
-        what += " (context window " + std::to_string(*model.context_window) + " minus " +
-                std::to_string(std::max<int64_t>(0, reserved_output_tokens)) + " reserved for output)";
-      }
-    }
-    return context_error(what);
   }
+  const int64_t newest_tokens = sizes.total_tokens - system_tokens - kRequestOverheadTokens;
+  const int64_t newest_chars = sizes.total_chars - system_chars;
+  const bool alone = system_tokens == 0 && system_chars == 0;
+  std::string what;
+  if (budget.chars && sizes.total_chars > *budget.chars) {
+    bool newest_too_big = newest_chars > *budget.chars;
+    what = (newest_too_big || alone ? "message is " + std::to_string(newest_chars)
+                                    : "the system prompt and the latest message are " + std::to_string(sizes.total_chars)) +
+           (newest_too_big || alone ? " characters" : " characters together") + "; " + model.id + " accepts at most " +
+           std::to_string(*budget.chars) + " input characters";
+  } else {
+    bool newest_too_big = newest_tokens > *budget.tokens;
+    what = (newest_too_big || alone ? "message is ~" + std::to_string(newest_tokens) + " tokens"
+                                    : "the system prompt and the latest message are ~" +
+                                          std::to_string(sizes.total_tokens) + " tokens together") +
+           "; " + model.id + " accepts at most " + std::to_string(*budget.tokens) + " input tokens";
+    if (budget.tokens_from_window) {
+      what += " (context window " + std::to_string(*model.context_window) + " minus " +
+              std::to_string(std::max<int64_t>(0, reserved_output_tokens)) + " reserved for output)";
+    }
+  }
+  return context_error(what);
+}
+
+}  // namespace
+
+Result<FitOutcome> fit_history(std::vector<Message>& messages, const ModelInfo& model, int64_t reserved_output_tokens) {
+  const Budget budget = budget_of(model, reserved_output_tokens);
+  if (!budget.tokens && !budget.chars) return FitOutcome{};
+  Sizes sizes(messages);
+  if (!sizes.over(budget)) return FitOutcome{};
+
+  const size_t keep_from = newest_user(messages);
+  drop_oldest_turns(messages, keep_from, budget, sizes);
+  if (sizes.over(budget)) return cannot_fit(messages, keep_from, budget, sizes, model, reserved_output_tokens);
 
   std::vector<Message> kept;
-  kept.reserve(n - dropped_count);
-  for (size_t k = 0; k < n; ++k) {
-    if (!dropped[k]) kept.push_back(std::move(messages[k]));
+  kept.reserve(messages.size() - sizes.dropped_count);
+  for (size_t k = 0; k < messages.size(); ++k) {
+    if (!sizes.dropped[k]) kept.push_back(std::move(messages[k]));
   }
   messages = std::move(kept);
-  return FitOutcome{dropped_count};
+  return FitOutcome{sizes.dropped_count};
 }
 
 Result<AlternatingConversation> to_alternating(const std::vector<Message>& messages, std::optional<int64_t> max_chars,

@@ -21,6 +21,7 @@ Api load() {
   sym(a.easy_setopt, "curl_easy_setopt");
   sym(a.easy_getinfo, "curl_easy_getinfo");
   sym(a.easy_strerror, "curl_easy_strerror");
+  sym(a.easy_pause, "curl_easy_pause");
   sym(a.free, "curl_free");
   sym(a.multi_init, "curl_multi_init");
   sym(a.multi_cleanup, "curl_multi_cleanup");

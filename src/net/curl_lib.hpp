@@ -21,6 +21,7 @@ struct Api {
   decltype(&::curl_easy_setopt) easy_setopt;
   decltype(&::curl_easy_getinfo) easy_getinfo;
   decltype(&::curl_easy_strerror) easy_strerror;
+  decltype(&::curl_easy_pause) easy_pause;
   decltype(&::curl_free) free;
   decltype(&::curl_multi_init) multi_init;
   decltype(&::curl_multi_cleanup) multi_cleanup;
@@ -49,6 +50,7 @@ CURLcode curl_easy_setopt(CURL* h, CURLoption o, T v) { return api().easy_setopt
 template <typename T>
 CURLcode curl_easy_getinfo(CURL* h, CURLINFO i, T v) { return api().easy_getinfo(h, i, v); }
 inline const char* curl_easy_strerror(CURLcode c) { return api().easy_strerror(c); }
+inline CURLcode curl_easy_pause(CURL* h, int bitmask) { return api().easy_pause(h, bitmask); }
 inline void curl_free(void* p) { api().free(p); }
 inline CURLM* curl_multi_init() { return api().multi_init(); }
 inline CURLMcode curl_multi_cleanup(CURLM* m) { return api().multi_cleanup(m); }

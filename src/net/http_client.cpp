@@ -42,6 +42,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A timeout as a duration that cannot overflow the clock when added to now (at most a year).
+std::chrono::milliseconds timeout(int64_t ms) {
+  constexpr int64_t kMax = 365ll * 24 * 3600 * 1000;
+  return std::chrono::milliseconds(std::clamp<int64_t>(ms, 0, kMax));
+}
+
 struct EasyDeleter {
   void operator()(CURL* easy) const { curl_lib::curl_easy_cleanup(easy); }
 };
@@ -93,6 +99,8 @@ NetError::Kind classify(CURLcode code) {
     case CURLE_SSL_CLIENTCERT:
     case CURLE_USE_SSL_FAILED:
       return NetError::Kind::tls;
+    case CURLE_BAD_CONTENT_ENCODING:
+      return NetError::Kind::decoding;
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -127,6 +135,7 @@ struct TransferState {
   bool added = false;  // attached to the multi handle
   bool head_sent = false;
   bool got_bytes = false;  // any response byte (status line included) seen
+  bool paused = false;     // on_write returned CURL_WRITEFUNC_PAUSE: curl holds the data until resumed
   int status = 0;
   Headers headers;
   Clock::time_point last_activity{};
@@ -188,6 +197,7 @@ class CurlHttpClient final : public HttpClient {
     return it != transfers_.end() && !it->second->dead;
   }
   size_t active_count() const override { return live_; }
+  void set_receive_paused(bool paused) override;
   void cancel_all() override {
     std::vector<uint64_t> ids;
     ids.reserve(transfers_.size());
@@ -218,6 +228,10 @@ class CurlHttpClient final : public HttpClient {
   void note_bytes(TransferState& t);
   void kill(TransferState& t);
   std::optional<NetError> setup(TransferState& t, Request& request);
+  std::optional<NetError> set_url(TransferState& t, const std::string& url);
+  void set_callbacks(TransferState& t);
+  void set_connection(TransferState& t);
+  std::optional<NetError> set_payload(TransferState& t, Request& request);
 
   asio::io_context& io_;
   CURLM* multi_ = nullptr;
@@ -229,41 +243,45 @@ class CurlHttpClient final : public HttpClient {
   uint64_t next_id_ = 1;
   size_t live_ = 0;
   int in_curl_ = 0;  // > 0 while curl_multi_socket_action runs (user callbacks may run inside it)
+  bool receive_paused_ = false;  // set_receive_paused(true): every transfer stops at its next body bytes
 };
 
 // ---------------------------------------------------------------- starting and stopping transfers
 
+// Setting up a transfer, in the order curl needs it: the URL, how we talk to curl, the connection (TLS,
+// proxy, timeouts), then what we send.
 std::optional<NetError> CurlHttpClient::setup(TransferState& t, Request& request) {
   CURL* easy = curl_lib::curl_easy_init();
   if (easy == nullptr) return NetError{NetError::Kind::other, "curl_easy_init failed"};
   t.easy.reset(easy);
-  auto set = [&](CURLoption opt, auto value) { return curl_lib::curl_easy_setopt(easy, opt, value); };
+  if (auto error = set_url(t, request.url)) return error;
+  set_callbacks(t);
+  set_connection(t);
+  return set_payload(t, request);
+}
 
-  if (set(CURLOPT_URL, request.url.c_str()) != CURLE_OK) {
+std::optional<NetError> CurlHttpClient::set_url(TransferState& t, const std::string& url) {
+  if (curl_lib::curl_easy_setopt(t.easy.get(), CURLOPT_URL, url.c_str()) != CURLE_OK) {
     return NetError{NetError::Kind::other, "invalid URL"};
   }
-  {
-    // The host, for messages. curl_url parses exactly as the transfer will.
-    CURLU* u = curl_lib::curl_url();
-    char* host = nullptr;
-    if (u && curl_lib::curl_url_set(u, CURLUPART_URL, request.url.c_str(), 0) == CURLUE_OK &&
-        curl_lib::curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-      t.host = host;
-    }
-    curl_lib::curl_free(host);
-    curl_lib::curl_url_cleanup(u);
+  // The host, for messages. curl_url parses exactly as the transfer will.
+  CURLU* u = curl_lib::curl_url();
+  char* host = nullptr;
+  if (u && curl_lib::curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_lib::curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    t.host = host;
   }
+  curl_lib::curl_free(host);
+  curl_lib::curl_url_cleanup(u);
+  return std::nullopt;
+}
+
+void CurlHttpClient::set_callbacks(TransferState& t) {
+  CURL* easy = t.easy.get();
+  auto set = [&](CURLoption opt, auto value) { return curl_lib::curl_easy_setopt(easy, opt, value); };
   set(CURLOPT_PRIVATE, static_cast<void*>(&t));
   set(CURLOPT_ERRORBUFFER, t.error_buffer);
   set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_2TLS));
-  set(CURLOPT_TCP_NODELAY, 1L);
-  set(CURLOPT_TCP_KEEPALIVE, 1L);
-  // Request bodies are small JSON: the 64 KiB default upload buffer per transfer is memory for nothing
-  // when a hundred streams run at once.
-  set(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
-  set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);  // a proxy's CONNECT reply is not the response
   set(CURLOPT_OPENSOCKETFUNCTION, &CurlHttpClient::open_socket);
   set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
   set(CURLOPT_CLOSESOCKETFUNCTION, &CurlHttpClient::close_socket);
@@ -272,7 +290,24 @@ std::optional<NetError> CurlHttpClient::setup(TransferState& t, Request& request
   set(CURLOPT_HEADERDATA, static_cast<void*>(&t));
   set(CURLOPT_WRITEFUNCTION, &CurlHttpClient::on_write);
   set(CURLOPT_WRITEDATA, static_cast<void*>(&t));
-  if (t.options.connect_timeout_ms > 0) set(CURLOPT_CONNECTTIMEOUT_MS, long(t.options.connect_timeout_ms));
+}
+
+void CurlHttpClient::set_connection(TransferState& t) {
+  CURL* easy = t.easy.get();
+  auto set = [&](CURLoption opt, auto value) { return curl_lib::curl_easy_setopt(easy, opt, value); };
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_2TLS));
+  set(CURLOPT_TCP_NODELAY, 1L);
+  set(CURLOPT_TCP_KEEPALIVE, 1L);
+  // Request bodies are small JSON: the 64 KiB default upload buffer per transfer is memory for nothing
+  // when a hundred streams run at once.
+  set(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+  set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);  // a proxy's CONNECT reply is not the response
+  // Every encoding this libcurl can decode (gzip, deflate, and br/zstd when built in) is offered and
+  // decoded before on_data sees the body; a body that does not decode fails the transfer with
+  // NetError::Kind::decoding.
+  set(CURLOPT_ACCEPT_ENCODING, "");
+  if (t.options.connect_timeout_ms > 0) set(CURLOPT_CONNECTTIMEOUT_MS, long(timeout(t.options.connect_timeout_ms).count()));
 
   // TLS: verification stays on unless asked by name. A provider's own CA file replaces the system
   // store; otherwise the hashed directory, so a new connection does not re-parse the whole bundle.
@@ -293,7 +328,11 @@ std::optional<NetError> CurlHttpClient::setup(TransferState& t, Request& request
   set(CURLOPT_CA_CACHE_TIMEOUT, 86400L);
   // An empty proxy leaves libcurl's own handling of http_proxy / https_proxy / no_proxy in place.
   if (!t.options.proxy.empty()) set(CURLOPT_PROXY, t.options.proxy.c_str());
+}
 
+std::optional<NetError> CurlHttpClient::set_payload(TransferState& t, Request& request) {
+  CURL* easy = t.easy.get();
+  auto set = [&](CURLoption opt, auto value) { return curl_lib::curl_easy_setopt(easy, opt, value); };
   curl_slist* list = nullptr;
   auto append = [&](const std::string& line) {
     curl_slist* next = curl_lib::curl_slist_append(list, line.c_str());
@@ -354,7 +393,7 @@ Transfer CurlHttpClient::start(Request request, Callbacks callbacks) {
   }
   t.last_activity = Clock::now();
   if (t.options.first_byte_timeout_ms > 0) {
-    arm_watchdog(t, t.last_activity + std::chrono::milliseconds(t.options.first_byte_timeout_ms));
+    arm_watchdog(t, t.last_activity + timeout(t.options.first_byte_timeout_ms));
   }
   if (in_curl_ > 0) {
     pending_add_.push_back(id);
@@ -428,6 +467,35 @@ void CurlHttpClient::flush_deferred() {
   }
 }
 
+// ---------------------------------------------------------------- back-pressure
+
+void CurlHttpClient::set_receive_paused(bool paused) {
+  if (paused == receive_paused_) return;
+  receive_paused_ = paused;
+  spdlog::debug("net: upstream reads {}", paused ? "paused" : "resumed");
+  if (paused) return;  // each transfer stops by itself at its next body bytes (on_write)
+  auto self = shared_from_this();
+  std::vector<uint64_t> ids;
+  for (auto& [id, t] : transfers_) {
+    if (t->paused && !t->dead) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());  // oldest first
+  for (uint64_t id : ids) {
+    if (receive_paused_) break;  // what was just delivered filled the client's queue again
+    auto it = transfers_.find(id);
+    if (it == transfers_.end() || it->second->dead || !it->second->added) continue;
+    TransferState& t = *it->second;
+    t.paused = false;
+    t.last_activity = Clock::now();
+    // curl delivers what it held from inside this call: user callbacks run, as in socket_action.
+    ++in_curl_;
+    curl_lib::curl_easy_pause(t.easy.get(), CURLPAUSE_CONT);
+    --in_curl_;
+  }
+  flush_deferred();
+  drain_done();
+}
+
 // ---------------------------------------------------------------- completion
 
 void CurlHttpClient::drain_done() {
@@ -496,7 +564,8 @@ void CurlHttpClient::on_watchdog(uint64_t id) {
   // Received bytes only stamp last_activity (cheap); the timer is moved here, lazily, not per chunk.
   const int64_t limit = t.got_bytes ? t.options.idle_timeout_ms : t.options.first_byte_timeout_ms;
   if (limit <= 0) return;
-  const auto deadline = t.last_activity + std::chrono::milliseconds(limit);
+  if (t.paused) t.last_activity = Clock::now();  // held back by us (back-pressure), not a silent upstream
+  const auto deadline = t.last_activity + timeout(limit);
   if (deadline > Clock::now()) {
     arm_watchdog(t, deadline);
     return;
@@ -518,7 +587,7 @@ void CurlHttpClient::note_bytes(TransferState& t) {
   if (t.got_bytes) return;
   t.got_bytes = true;
   if (t.options.idle_timeout_ms > 0) {
-    arm_watchdog(t, now + std::chrono::milliseconds(t.options.idle_timeout_ms));
+    arm_watchdog(t, now + timeout(t.options.idle_timeout_ms));
   } else {
     t.watchdog.cancel();
   }
@@ -586,6 +655,11 @@ size_t CurlHttpClient::on_write(char* data, size_t size, size_t count, void* use
   auto& t = *static_cast<TransferState*>(userp);
   const size_t n = size * count;
   if (t.dead || t.callback_error) return 0;
+  if (t.owner.receive_paused_) {
+    // Back-pressure: curl keeps these bytes and stops reading the socket until set_receive_paused(false).
+    t.paused = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   t.owner.note_bytes(t);
   if (!t.head_sent) {
     long status = 0;

@@ -38,7 +38,7 @@ struct Request {
 using Headers = std::multimap<std::string, std::string>;
 
 struct NetError {
-  enum class Kind { connect, tls, timeout, dropped, other };
+  enum class Kind { connect, tls, timeout, dropped, decoding, other };  // decoding: a bad Content-Encoding body
   Kind kind = Kind::other;
   std::string message;  // human readable, includes curl's error text; never includes request headers
 };
@@ -84,6 +84,10 @@ class HttpClient : public std::enable_shared_from_this<HttpClient> {
   virtual size_t active_count() const = 0;
   // Cancels everything (shutdown).
   virtual void cancel_all() = 0;
+  // Back-pressure: while paused, no transfer delivers body bytes (each stops reading its socket at its
+  // next bytes, which wait inside curl); resuming delivers them in order. Timeouts do not run meanwhile.
+  // Nothing is lost. The default (a client without flow control) ignores it.
+  virtual void set_receive_paused(bool paused) { (void)paused; }
 
  protected:
   Transfer make_handle(uint64_t id) { return Transfer(weak_from_this(), id); }

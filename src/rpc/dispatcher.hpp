@@ -2,10 +2,13 @@
 // Loop thread only (handlers run on it; replies may be sent later, from the same thread).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "rpc/framing.hpp"
@@ -20,10 +23,13 @@ class BatchCollector;
 
 // The right (and duty) to answer one request. Move-only. Answering twice is ignored (and logged);
 // destroying it unanswered logs an error and answers -32603, so a client never waits forever.
+// Replies carry the request's id as the client wrote it (`1E2` stays `1E2`, a 30-digit integer keeps
+// its digits): the text is spliced into the reply, never re-serialised from a double.
 class Reply {
  public:
   Reply() = default;
-  Reply(Json id, Framing framing, SendFn send, std::shared_ptr<BatchCollector> batch);
+  // `id_text` is the id's JSON text as received; empty means to_wire(id).
+  Reply(Json id, Framing framing, SendFn send, std::shared_ptr<BatchCollector> batch, std::string id_text = {});
   Reply(Reply&&) noexcept = default;
   Reply& operator=(Reply&&) noexcept;
   Reply(const Reply&) = delete;
@@ -34,6 +40,8 @@ class Reply {
   void error(int code, const std::string& message, const Json& data = nullptr);
   bool answered() const { return !state_; }
   const Json& id() const;
+  // The id's JSON text exactly as the client sent it (for replies and notifications built as text).
+  const std::string& id_text() const;
   Framing framing() const;
   // Sends a notification in this request's framing (e.g. chat/delta), outside any batch reply.
   void notify(const std::string& method, Json params) const;
@@ -43,11 +51,12 @@ class Reply {
  private:
   struct State {
     Json id;
+    std::string id_text;
     Framing framing;
     SendFn send;
     std::shared_ptr<BatchCollector> batch;
   };
-  void finish(Json message);
+  void finish(std::string message);
   std::unique_ptr<State> state_;
 };
 
@@ -75,7 +84,15 @@ class Dispatcher {
   static constexpr size_t kDefaultMaxDepth = 512;
 
  private:
-  void dispatch_one(const Json& message, Framing framing, const std::shared_ptr<BatchCollector>& batch);
+  // Where a message's text is: the whole frame, or one element of a batch array.
+  struct MessageText {
+    std::string_view body;
+    std::optional<size_t> element;
+  };
+  void dispatch_one(const Json& message, const MessageText& text, Framing framing,
+                    const std::shared_ptr<BatchCollector>& batch);
+  void reject_unparsable(const Frame& frame, const std::string& why);
+  static std::string id_text(const Json& id, const MessageText& text);
 
   SendFn send_;
   std::unordered_map<std::string, RequestHandler> requests_;
@@ -84,19 +101,32 @@ class Dispatcher {
   size_t max_depth_ = kDefaultMaxDepth;
 };
 
-// In-flight requests that can be cancelled, keyed by their id exactly (1 and "1" differ).
-// The cancel function answers the request (-32800) and stops its work.
+// In-flight requests that can be cancelled. Each registration gets its own cookie (as clangd does), so
+// two requests that reuse one id are two entries: each is removed by its own cookie when it ends, and
+// `$/cancelRequest` with that id cancels both. Ids compare as JSON values: 1 and "1" differ; the numbers
+// 100, 100.0 and 1E2 are the same. The cancel function answers the request (-32800) and stops its work.
 class CancelMap {
  public:
-  void add(const Json& id, std::function<void()> cancel);
-  void remove(const Json& id);
-  bool cancel(const Json& id);  // false if unknown (already answered or never existed)
+  struct Cookie {
+    uint64_t value = 0;
+  };
+  Cookie add(const Json& id, std::function<void()> cancel);
+  void remove(Cookie cookie);
+  void remove(const Json& id) = delete;  // ambiguous when an id is reused: keep the cookie instead
+  // Cancels every in-flight request with this id; returns how many (0: already answered or unknown).
+  size_t cancel(const Json& id);
   void cancel_all();
-  size_t size() const { return map_.size(); }
+  size_t size() const { return entries_.size(); }
 
  private:
   static std::string key(const Json& id);
-  std::map<std::string, std::function<void()>> map_;
+  struct Entry {
+    std::string key;
+    std::function<void()> cancel;
+  };
+  std::map<uint64_t, Entry> entries_;  // by cookie, in registration order
+  std::multimap<std::string, uint64_t> by_id_;
+  uint64_t next_ = 1;
 };
 
 }  // namespace glm::rpc

@@ -42,136 +42,148 @@ void FrameReader::fail(Framing framing, std::string message, State next) {
   on_error_(FrameError{framing, std::move(message)});
 }
 
+// One state's step each (as clangd's readStandardMessage/readDelimitedMessage): consume what it can from
+// the front of `in`, possibly change state_, and say whether to go on (false: wait for more input).
 void FrameReader::feed(std::string_view in) {
   while (!in.empty()) {
+    bool more = true;
     switch (state_) {
-      case State::idle: {
-        // Whitespace between messages (a trailing "\r\n", blank NDJSON lines) is not a message.
-        size_t i = 0;
-        while (i < in.size() && is_space(in[i])) ++i;
-        in.remove_prefix(i);
-        if (in.empty()) return;
-        state_ = (in[0] == '{' || in[0] == '[') ? State::ndjson : State::headers;
-        break;
-      }
-      case State::headers: {
-        // Look for the blank line ending the header block; accept "\n\n" from hand-typed input too.
-        size_t old = buf_.size();
-        size_t take = std::min(in.size(), kMaxHeaderBlock + 4 - std::min(old, kMaxHeaderBlock + 4));
-        buf_.append(in.substr(0, take));
-        size_t from = old >= 3 ? old - 3 : 0;
-        size_t end = buf_.find("\r\n\r\n", from);
-        size_t sep = 4;
-        if (size_t lf = buf_.find("\n\n", from > 0 ? from - 0 : 0); lf != std::string::npos && lf < end) {
-          end = lf;
-          sep = 2;
-        }
-        if (end == std::string::npos) {
-          in.remove_prefix(take);
-          if (buf_.size() > kMaxHeaderBlock)
-            fail(Framing::lsp, "header block longer than 8192 bytes", State::resync);
-          break;
-        }
-        size_t consumed_from_in = end + sep - old;
-        std::string block = buf_.substr(0, end);
-        buf_.clear();
-        in.remove_prefix(consumed_from_in);
-        on_header_block(block);
-        break;
-      }
-      case State::body: {
-        size_t want = body_len_ - buf_.size();
-        size_t take = std::min(want, in.size());
-        buf_.append(in.substr(0, take));
-        in.remove_prefix(take);
-        if (buf_.size() == body_len_) {
-          Frame f{Framing::lsp, std::move(buf_)};
-          buf_.clear();
-          state_ = State::idle;
-          on_frame_(std::move(f));
-        }
-        break;
-      }
-      case State::ndjson: {
-        size_t nl = in.find('\n');
-        size_t take = nl == std::string_view::npos ? in.size() : nl;
-        if (buf_.size() + take > max_message_) {
-          // Drop this line without storing it; keep discarding to its end.
-          in.remove_prefix(take);
-          fail(Framing::ndjson, "message longer than the " + std::to_string(max_message_) + "-byte limit",
-               nl == std::string_view::npos ? State::skip_line : State::idle);
-          break;
-        }
-        buf_.append(in.substr(0, take));
-        in.remove_prefix(take);
-        if (nl != std::string_view::npos) {
-          in.remove_prefix(1);
-          if (!buf_.empty() && buf_.back() == '\r') buf_.pop_back();
-          Frame f{Framing::ndjson, std::move(buf_)};
-          buf_.clear();
-          state_ = State::idle;
-          on_frame_(std::move(f));
-        }
-        break;
-      }
-      case State::skip_bytes: {
-        size_t take = static_cast<size_t>(std::min<uint64_t>(skip_left_, in.size()));
-        skip_left_ -= take;
-        in.remove_prefix(take);
-        if (skip_left_ == 0) state_ = State::idle;
-        break;
-      }
-      case State::skip_line: {
-        size_t nl = in.find('\n');
-        if (nl == std::string_view::npos) return;
-        in.remove_prefix(nl + 1);
-        state_ = State::idle;
-        break;
-      }
-      case State::resync: {
-        // Discard line by line until a line that can start a message: a Content-Length/Content-Type
-        // header or a JSON value. Only the first few bytes of a line are kept, to recognise it.
-        if (!at_line_start_) {
-          size_t nl = in.find('\n');
-          if (nl == std::string_view::npos) return;
-          in.remove_prefix(nl + 1);
-          at_line_start_ = true;
-          break;
-        }
-        while (!in.empty() && buf_.size() < 14 && in[0] != '\n') {
-          buf_.push_back(in[0]);
-          in.remove_prefix(1);
-        }
-        bool line_ended = !in.empty() && in[0] == '\n';
-        std::string_view probe(buf_);
-        if (probe.empty() || probe == "\r") {
-          if (line_ended) {
-            in.remove_prefix(1);
-            buf_.clear();
-          }
-          break;
-        }
-        // Whether the shorter of probe/word is a case-insensitive prefix of the other.
-        auto may_be = [&](std::string_view word) {
-          size_t n = std::min(probe.size(), word.size());
-          return iequals_prefix(probe.substr(0, n), word.substr(0, n));
-        };
-        bool json = probe[0] == '{' || probe[0] == '[';
-        if (json || starts_message(probe)) {
-          std::string replay = std::move(buf_);
-          buf_.clear();
-          state_ = State::idle;
-          feed(replay);
-          break;
-        }
-        bool undecided = (may_be("content-length") || may_be("content-type")) && !line_ended && buf_.size() < 14;
-        if (undecided) return;  // every byte of `in` is in buf_; wait for more
-        buf_.clear();
-        at_line_start_ = false;
-        break;
-      }
+      case State::idle: more = feed_idle(in); break;
+      case State::headers: feed_headers(in); break;
+      case State::body: feed_body(in); break;
+      case State::ndjson: feed_ndjson(in); break;
+      case State::skip_bytes: feed_skip_bytes(in); break;
+      case State::skip_line: more = feed_skip_line(in); break;
+      case State::resync: more = feed_resync(in); break;
     }
+    if (!more) return;
   }
+}
+
+bool FrameReader::feed_idle(std::string_view& in) {
+  // Whitespace between messages (a trailing "\r\n", blank NDJSON lines) is not a message.
+  size_t i = 0;
+  while (i < in.size() && is_space(in[i])) ++i;
+  in.remove_prefix(i);
+  if (in.empty()) return false;
+  state_ = (in[0] == '{' || in[0] == '[') ? State::ndjson : State::headers;
+  return true;
+}
+
+void FrameReader::feed_headers(std::string_view& in) {
+  // Look for the blank line ending the header block; accept "\n\n" from hand-typed input too.
+  size_t old = buf_.size();
+  size_t take = std::min(in.size(), kMaxHeaderBlock + 4 - std::min(old, kMaxHeaderBlock + 4));
+  buf_.append(in.substr(0, take));
+  size_t from = old >= 3 ? old - 3 : 0;
+  size_t end = buf_.find("\r\n\r\n", from);
+  size_t sep = 4;
+  if (size_t lf = buf_.find("\n\n", from); lf != std::string::npos && lf < end) {
+    end = lf;
+    sep = 2;
+  }
+  if (end == std::string::npos) {
+    in.remove_prefix(take);
+    if (buf_.size() > kMaxHeaderBlock) fail(Framing::lsp, "header block longer than 8192 bytes", State::resync);
+    return;
+  }
+  size_t consumed_from_in = end + sep - old;
+  std::string block = buf_.substr(0, end);
+  buf_.clear();
+  in.remove_prefix(consumed_from_in);
+  on_header_block(block);
+}
+
+void FrameReader::feed_body(std::string_view& in) {
+  size_t want = body_len_ - buf_.size();
+  size_t take = std::min(want, in.size());
+  buf_.append(in.substr(0, take));
+  in.remove_prefix(take);
+  if (buf_.size() == body_len_) emit(Framing::lsp);
+}
+
+void FrameReader::feed_ndjson(std::string_view& in) {
+  size_t nl = in.find('\n');
+  size_t take = nl == std::string_view::npos ? in.size() : nl;
+  if (buf_.size() + take > max_message_) {
+    // Drop this line without storing it; keep discarding to its end.
+    in.remove_prefix(take);
+    fail(Framing::ndjson, "message longer than the " + std::to_string(max_message_) + "-byte limit",
+         nl == std::string_view::npos ? State::skip_line : State::idle);
+    return;
+  }
+  buf_.append(in.substr(0, take));
+  in.remove_prefix(take);
+  if (nl != std::string_view::npos) {
+    in.remove_prefix(1);
+    if (!buf_.empty() && buf_.back() == '\r') buf_.pop_back();
+    emit(Framing::ndjson);
+  }
+}
+
+void FrameReader::feed_skip_bytes(std::string_view& in) {
+  size_t take = static_cast<size_t>(std::min<uint64_t>(skip_left_, in.size()));
+  skip_left_ -= take;
+  in.remove_prefix(take);
+  if (skip_left_ == 0) state_ = State::idle;
+}
+
+bool FrameReader::feed_skip_line(std::string_view& in) {
+  size_t nl = in.find('\n');
+  if (nl == std::string_view::npos) return false;
+  in.remove_prefix(nl + 1);
+  state_ = State::idle;
+  return true;
+}
+
+bool FrameReader::feed_resync(std::string_view& in) {
+  // Discard line by line until a line that can start a message: a Content-Length/Content-Type
+  // header or a JSON value. Only the first few bytes of a line are kept, to recognise it.
+  if (!at_line_start_) {
+    size_t nl = in.find('\n');
+    if (nl == std::string_view::npos) return false;
+    in.remove_prefix(nl + 1);
+    at_line_start_ = true;
+    return true;
+  }
+  while (!in.empty() && buf_.size() < 14 && in[0] != '\n') {
+    buf_.push_back(in[0]);
+    in.remove_prefix(1);
+  }
+  bool line_ended = !in.empty() && in[0] == '\n';
+  std::string_view probe(buf_);
+  if (probe.empty() || probe == "\r") {
+    if (line_ended) {
+      in.remove_prefix(1);
+      buf_.clear();
+    }
+    return true;
+  }
+  // Whether the shorter of probe/word is a case-insensitive prefix of the other.
+  auto may_be = [&](std::string_view word) {
+    size_t n = std::min(probe.size(), word.size());
+    return iequals_prefix(probe.substr(0, n), word.substr(0, n));
+  };
+  bool json = probe[0] == '{' || probe[0] == '[';
+  if (json || starts_message(probe)) {
+    std::string replay = std::move(buf_);
+    buf_.clear();
+    state_ = State::idle;
+    feed(replay);
+    return true;
+  }
+  bool undecided = (may_be("content-length") || may_be("content-type")) && !line_ended && buf_.size() < 14;
+  if (undecided) return false;  // every byte of `in` is in buf_; wait for more
+  buf_.clear();
+  at_line_start_ = false;
+  return true;
+}
+
+void FrameReader::emit(Framing framing) {
+  Frame f{framing, std::move(buf_)};
+  buf_.clear();
+  state_ = State::idle;
+  on_frame_(std::move(f));
 }
 
 void FrameReader::on_header_block(std::string_view block) {
@@ -246,12 +258,7 @@ bool FrameReader::finish() {
       return true;
     case State::ndjson:
       // A last line without '\n' is still a whole message for `printf '{...}' | glm-server`.
-      if (!buf_.empty()) {
-        Frame f{Framing::ndjson, std::move(buf_)};
-        buf_.clear();
-        state_ = State::idle;
-        on_frame_(std::move(f));
-      }
+      if (!buf_.empty()) emit(Framing::ndjson);
       return true;
     default:
       return true;

@@ -40,6 +40,15 @@ class FrameReader {
  private:
   enum class State { idle, headers, body, ndjson, skip_bytes, skip_line, resync };
 
+  // feed() dispatches on state_ to one of these; each consumes from the front of `in`.
+  bool feed_idle(std::string_view& in);
+  void feed_headers(std::string_view& in);
+  void feed_body(std::string_view& in);
+  void feed_ndjson(std::string_view& in);
+  void feed_skip_bytes(std::string_view& in);
+  bool feed_skip_line(std::string_view& in);
+  bool feed_resync(std::string_view& in);
+  void emit(Framing framing);  // buf_ is a whole message: hand it over, back to idle
   void on_header_block(std::string_view block);
   void fail(Framing framing, std::string message, State next);
 

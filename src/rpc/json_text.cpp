@@ -100,4 +100,25 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+std::string chat_delta_text(std::string_view id_text, int64_t seq, std::string_view content,
+                            std::string_view reasoning, bool replace) {
+  std::string msg;
+  msg.reserve(96 + id_text.size() + content.size() + reasoning.size());
+  msg.append(R"({"jsonrpc":"2.0","method":"chat/delta","params":{"id":)");
+  msg.append(id_text);
+  msg.append(R"(,"seq":)");
+  msg.append(std::to_string(seq));
+  if (replace) msg.append(R"(,"replace":true)");
+  if (replace || !content.empty()) {
+    msg.append(R"(,"content":)");
+    append_json_string(msg, content);
+  }
+  if (replace || !reasoning.empty()) {
+    msg.append(R"(,"reasoning":)");
+    append_json_string(msg, reasoning);
+  }
+  msg.append("}}");
+  return msg;
+}
+
 }  // namespace glm::rpc

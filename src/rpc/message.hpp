@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,27 @@ inline Json make_error(const Json& id, int code, const std::string& message, con
 
 inline Json make_notification(std::string method, Json params) {
   return Json{{"jsonrpc", "2.0"}, {"method", std::move(method)}, {"params", std::move(params)}};
+}
+
+// Replies as text with the id spliced in as the client wrote it (`id_text` is JSON text). The keys come
+// in nlohmann's sorted order, so the bytes equal to_wire(make_response/make_error(...)) whenever the id
+// text is the canonical one.
+inline std::string response_text(std::string_view id_text, const Json& result) {
+  std::string out = R"({"id":)";
+  out.append(id_text);
+  out.append(R"(,"jsonrpc":"2.0","result":)");
+  out.append(to_wire(result));
+  out.push_back('}');
+  return out;
+}
+
+inline std::string error_text(std::string_view id_text, int code, const std::string& message, const Json& data = nullptr) {
+  std::string out = R"({"error":)";
+  out.append(to_wire(make_error_object(code, message, data)));
+  out.append(R"(,"id":)");
+  out.append(id_text);
+  out.append(R"(,"jsonrpc":"2.0"})");
+  return out;
 }
 
 }  // namespace glm::rpc

@@ -29,12 +29,10 @@ StdioTransport::~StdioTransport() {
 
 void StdioTransport::start(Handlers handlers) {
   handlers_ = std::move(handlers);
-  // The thread only touches its own FrameReader and posts copies into the loop.
+  // The thread only touches its own FrameReader and the inbox.
   std::thread([this] {
-    FrameReader reader(
-        [this](Frame&& f) { asio::post(io_, [this, f = std::move(f)]() mutable { handlers_.on_frame(std::move(f)); }); },
-        [this](FrameError&& e) { asio::post(io_, [this, e = std::move(e)]() mutable { handlers_.on_error(std::move(e)); }); },
-        max_message_);
+    FrameReader reader([this](Frame&& f) { push_input(std::move(f)); },
+                       [this](FrameError&& e) { push_input(std::move(e)); }, max_message_);
     std::vector<char> buf(1 << 16);
     for (;;) {
       ssize_t n = ::read(in_fd_, buf.data(), buf.size());
@@ -43,8 +41,65 @@ void StdioTransport::start(Handlers handlers) {
       reader.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
     }
     reader.finish();
-    asio::post(io_, [this] { handlers_.on_input_closed(); });
+    push_input(InputClosed{});
   }).detach();
+}
+
+void StdioTransport::push_input(Input input) {
+  const size_t size = std::holds_alternative<Frame>(input) ? std::get<Frame>(input).body.size() : 0;
+  std::unique_lock lock(inbox_mutex_);
+  // Blocks the reader (so stdin is not read) while the loop has enough to do; one message always fits.
+  inbox_space_.wait(lock, [&] { return inbox_.empty() || inbox_bytes_ + size <= kInboxBytes; });
+  inbox_bytes_ += size;
+  inbox_.push_back(std::move(input));
+  if (!drain_posted_) {
+    drain_posted_ = true;
+    asio::post(io_, [this] { drain_input(); });
+  }
+}
+
+void StdioTransport::drain_input() {
+  // A few messages per turn, so a client writing fast does not starve the upstream sockets.
+  for (int n = 0; n < 16; ++n) {
+    if (congested_) {
+      // Resumed by set_congested(false). drain_posted_ stays set: the reader must not post meanwhile.
+      return;
+    }
+    Input input;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      if (inbox_.empty()) {
+        drain_posted_ = false;
+        return;
+      }
+      input = std::move(inbox_.front());
+      inbox_.pop_front();
+      if (std::holds_alternative<Frame>(input)) inbox_bytes_ -= std::get<Frame>(input).body.size();
+    }
+    inbox_space_.notify_one();
+    if (auto* f = std::get_if<Frame>(&input))
+      handlers_.on_frame(std::move(*f));
+    else if (auto* e = std::get_if<FrameError>(&input))
+      handlers_.on_error(std::move(*e));
+    else
+      handlers_.on_input_closed();
+  }
+  asio::post(io_, [this] { drain_input(); });
+}
+
+void StdioTransport::set_congested(bool congested) {
+  if (congested == congested_) return;
+  congested_ = congested;
+  spdlog::debug("stdout queue {} ({} bytes)", congested ? "congested" : "drained", queued_bytes_);
+  if (handlers_.on_congestion) handlers_.on_congestion(congested);
+  if (!congested) {
+    bool resume = false;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      resume = drain_posted_;  // a drain stopped for the congestion (or one is queued anyway)
+    }
+    if (resume) asio::post(io_, [this] { drain_input(); });
+  }
 }
 
 void StdioTransport::send(Framing framing, std::string&& body) {
@@ -67,6 +122,7 @@ void StdioTransport::send(Framing framing, std::string&& body) {
   }
   queued_bytes_ += msg.head.size() + msg.body.size();
   queue_.push_back(std::move(msg));
+  if (queued_bytes_ > kHighWater) set_congested(true);
   if (in_flight_ == 0) write_some();
 }
 
@@ -103,10 +159,10 @@ void StdioTransport::write_some() {
       mark_output_closed();
       return;
     }
-    if (!queue_.empty())
-      write_some();
-    else
-      run_flushed_callbacks();
+    if (!queue_.empty()) write_some();
+    // After the next write is under way: resuming may queue more at once.
+    if (congested_ && queued_bytes_ < kLowWater) set_congested(false);
+    if (queue_.empty() && in_flight_ == 0) run_flushed_callbacks();
   });
 }
 
@@ -116,6 +172,7 @@ void StdioTransport::mark_output_closed() {
   queue_.clear();
   queued_bytes_ = 0;
   spdlog::info("stdout closed by the client");
+  set_congested(false);
   run_flushed_callbacks();
   if (handlers_.on_output_closed) asio::post(io_, handlers_.on_output_closed);
 }

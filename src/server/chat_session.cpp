@@ -9,7 +9,6 @@
 #include "providers/provider_common.hpp"
 #include "providers/registry.hpp"
 #include "rpc/json_text.hpp"
-#include "server/server.hpp"
 
 namespace glm {
 namespace {
@@ -34,7 +33,11 @@ Json error_data(const UpstreamError& e, const std::string& provider) {
 
 UpstreamError from_net_error(const net::NetError& e, const std::string& provider) {
   UpstreamError u;
-  u.kind = e.kind == net::NetError::Kind::timeout ? ErrorKind::timeout : ErrorKind::network;
+  switch (e.kind) {
+    case net::NetError::Kind::timeout: u.kind = ErrorKind::timeout; break;
+    case net::NetError::Kind::decoding: u.kind = ErrorKind::protocol; break;  // a body that does not decompress
+    default: u.kind = ErrorKind::network; break;
+  }
   u.message = provider + ": " + e.message;
   // Only a failure to connect is known to have sent nothing upstream; it is safe to retry.
   u.retryable = e.kind == net::NetError::Kind::connect;
@@ -43,16 +46,16 @@ UpstreamError from_net_error(const net::NetError& e, const std::string& provider
 
 }  // namespace
 
-ChatSession::ChatSession(Server& server, Provider& provider, ProviderConfig config, ChatRequest request,
+ChatSession::ChatSession(SessionHooks hooks, Provider& provider, ProviderConfig config, ChatRequest request,
                          rpc::Reply reply)
-    : server_(server),
+    : hooks_(std::move(hooks)),
       provider_(provider),
       config_(std::move(config)),
       request_(std::move(request)),
       reply_(std::move(reply)),
       id_(reply_.id()),
-      id_text_(rpc::to_wire(id_)),
-      retry_timer_(server.io()),
+      id_text_(reply_.id_text()),
+      retry_timer_(hooks_.io),
       retry_(RetryPolicy{config_.max_retries, config_.retry_initial_delay_ms, config_.retry_max_delay_ms,
                          config_.retry_max_total_ms},
              std::random_device{}()) {
@@ -71,7 +74,7 @@ void ChatSession::start() {
     if (!fitted) return fail(fitted.error());
     dropped_messages_ = fitted.value().dropped_messages;
     if (dropped_messages_)
-      spdlog::info("request {}: dropped {} oldest messages to fit {}/{}", rpc::to_wire(id_), dropped_messages_,
+      spdlog::info("request {}: dropped {} oldest messages to fit {}/{}", id_text_, dropped_messages_,
                    request_.provider, request_.model);
   }
   prepare();
@@ -88,18 +91,10 @@ void ChatSession::prepare() {
 }
 
 void ChatSession::send(net::Request request) {
-  // Transport settings come from the provider's config, whatever the provider built.
-  auto& o = request.options;
-  if (o.ca_file.empty()) o.ca_file = config_.ca_file;
-  if (o.ca_path.empty()) o.ca_path = config_.ca_path;
-  if (o.proxy.empty()) o.proxy = config_.proxy;
-  o.verify_tls = !config_.insecure;
-  o.connect_timeout_ms = std::min<int64_t>(config_.timeout_ms, 10000);
-  o.first_byte_timeout_ms = config_.timeout_ms;
-  o.idle_timeout_ms = config_.timeout_ms;
-
+  // Transfer options (TLS, proxy, timeouts) are the provider's: transfer_options() in
+  // providers/provider_common.cpp sets them for every request a provider builds, token requests included.
   ++attempt_;
-  spdlog::debug("request {}: {} {} attempt {}", rpc::to_wire(id_), request_.provider, request_.model, attempt_);
+  spdlog::debug("request {}: {} {} attempt {}", id_text_, request_.provider, request_.model, attempt_);
   stream_ = provider_.open_stream(request_, result_, *this);
   std::weak_ptr<ChatSession> weak = weak_from_this();
   net::Callbacks cb;
@@ -120,7 +115,7 @@ void ChatSession::send(net::Request request) {
     if (!self || self->done_) return;
     self->on_transfer_done(error);
   };
-  transfer_ = server_.http().start(std::move(request), std::move(cb));
+  transfer_ = hooks_.http->start(std::move(request), std::move(cb));
 }
 
 void ChatSession::check_stream() {
@@ -150,38 +145,45 @@ void ChatSession::on_transfer_done(const net::NetError* error) {
 
 void ChatSession::on_delta(std::string_view content, std::string_view reasoning) {
   if (done_ || (content.empty() && reasoning.empty())) return;
+  if (over_limit(content.size() + reasoning.size())) return;
   result_.content.append(content);
   result_.reasoning.append(reasoning);
   streamed_ = true;
   if (!request_.stream) return;
   // Built as text: this runs once per token, and a JSON DOM round trip costs several times more than
   // the rest of the per-token path (tests/unit/test_e2e_chat.cpp checks the output parses).
-  std::string msg;
-  msg.reserve(96 + content.size() + reasoning.size());
-  msg.append(R"({"jsonrpc":"2.0","method":"chat/delta","params":{"id":)");
-  msg.append(id_text_);
-  msg.append(R"(,"seq":)");
-  msg.append(std::to_string(seq_++));
-  if (!content.empty()) {
-    msg.append(R"(,"content":)");
-    rpc::append_json_string(msg, content);
-  }
-  if (!reasoning.empty()) {
-    msg.append(R"(,"reasoning":)");
-    rpc::append_json_string(msg, reasoning);
-  }
-  msg.append("}}");
-  reply_.notify_serialized(std::move(msg));
+  reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, reasoning));
 }
 
 void ChatSession::on_replace(std::string_view content, std::string_view reasoning) {
   if (done_) return;
+  const size_t had = result_.content.size() + result_.reasoning.size();
+  const size_t now = content.size() + reasoning.size();
+  if (now > had && over_limit(now - had)) return;
   result_.content.assign(content);
   result_.reasoning.assign(reasoning);
   streamed_ = true;
   if (!request_.stream) return;
-  reply_.notify("chat/delta",
-                Json{{"id", id_}, {"seq", seq_++}, {"replace", true}, {"content", content}, {"reasoning", reasoning}});
+  reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, reasoning, /*replace=*/true));
+}
+
+bool ChatSession::over_limit(size_t more) {
+  const size_t have = result_.content.size() + result_.reasoning.size();
+  if (have + more <= hooks_.max_response_bytes) return false;
+  // A stream that never ends must not take the process's memory with it: stop the transfer and answer
+  // with what the client already has (the partial text is exactly the deltas sent so far).
+  spdlog::warn("request {}: {} response over max_response_bytes ({}); stopped", id_text_, request_.provider,
+               hooks_.max_response_bytes);
+  Json data = {{"kind", "response_too_large"},
+               {"provider", request_.provider},
+               {"max_response_bytes", hooks_.max_response_bytes},
+               {"partial", {{"content", result_.content}, {"reasoning", result_.reasoning}}}};
+  reply_.error(rpc::code::upstream_error,
+               request_.provider + ": the response is longer than max_response_bytes (" +
+                   std::to_string(hooks_.max_response_bytes) + " bytes); the transfer was stopped",
+               data);
+  finish();
+  return true;
 }
 
 void ChatSession::on_tool_calls(const Json& fragments) {
@@ -199,7 +201,7 @@ void ChatSession::fail(UpstreamError error) {
   // Stale credentials: refresh once and resend (Qianfan 110/111, an expired Zhipu JWT).
   if (error.refresh_credentials && !refreshed_credentials_ && !streamed_) {
     refreshed_credentials_ = true;
-    spdlog::info("request {}: {} credentials rejected; refreshing once", rpc::to_wire(id_), request_.provider);
+    spdlog::info("request {}: {} credentials rejected; refreshing once", id_text_, request_.provider);
     provider_.invalidate_credentials();
     return prepare();
   }
@@ -208,7 +210,7 @@ void ChatSession::fail(UpstreamError error) {
   // failed credential step (token request, api_key_cmd) is an attempt like a failed send.
   if (error.retryable && !streamed_) {
     if (auto delay = retry_.next_delay(error.retry_after_ms)) {
-      spdlog::info("request {}: {} ({}); retry {} in {} ms", rpc::to_wire(id_), error_kind_name(error.kind),
+      spdlog::info("request {}: {} ({}); retry {} in {} ms", id_text_, error_kind_name(error.kind),
                    error.http_status.value_or(0), retry_.retries(), *delay);
       retry_timer_.expires_after(std::chrono::milliseconds(*delay));
       std::weak_ptr<ChatSession> weak = weak_from_this();
@@ -220,7 +222,7 @@ void ChatSession::fail(UpstreamError error) {
       return;
     }
   }
-  spdlog::warn("request {}: {} error from {}: {}", rpc::to_wire(id_), error_kind_name(error.kind), request_.provider,
+  spdlog::warn("request {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), request_.provider,
                error.message);
   Json data = error_data(error, request_.provider);
   if (!result_.content.empty() || !result_.reasoning.empty() || !result_.tool_calls.empty()) {
@@ -265,7 +267,7 @@ void ChatSession::finish(bool stop_transfer) {
   done_ = true;
   if (stop_transfer) transfer_.cancel();
   retry_timer_.cancel();
-  server_.session_ended(this);
+  if (hooks_.finished) hooks_.finished(this);
 }
 
 }  // namespace glm

@@ -3,6 +3,7 @@
 // Owned by the Server (sessions_) until it answers; callbacks hold weak references.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -15,11 +16,20 @@
 
 namespace glm {
 
-class Server;
+class ChatSession;
+
+// What a session needs from its owner: the loop, the HTTP client, its limits, and whom to tell when it
+// has answered (once, possibly from inside one of its own callbacks).
+struct SessionHooks {
+  asio::io_context& io;
+  std::shared_ptr<net::HttpClient> http;
+  std::function<void(ChatSession*)> finished;
+  size_t max_response_bytes = 8u << 20;  // content + reasoning; more ends the request (`response_too_large`)
+};
 
 class ChatSession : public std::enable_shared_from_this<ChatSession>, public DeltaSink {
  public:
-  ChatSession(Server& server, Provider& provider, ProviderConfig config, ChatRequest request, rpc::Reply reply);
+  ChatSession(SessionHooks hooks, Provider& provider, ProviderConfig config, ChatRequest request, rpc::Reply reply);
 
   void start();
   const Json& id() const { return id_; }
@@ -36,19 +46,21 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   void check_stream();
   void on_transfer_done(const net::NetError* error);
   void fail(UpstreamError error);
+  // Whether `more` bytes of text would take the response over max_response_bytes; if so it has answered.
+  bool over_limit(size_t more);
   void succeed();
   // Ends the session: no callback has any effect after this. A successful stream's transfer may run
   // on to its natural end (keep-alive); the HttpClient owns it until then.
   void finish(bool stop_transfer = true);
 
-  Server& server_;
+  SessionHooks hooks_;
   Provider& provider_;
   ProviderConfig config_;
   ChatRequest request_;
   const ModelInfo* model_info_ = nullptr;
   rpc::Reply reply_;
   Json id_;
-  std::string id_text_;  // id_ serialised once, for the deltas
+  std::string id_text_;  // the id as the client wrote it, for the deltas
   ChatResult result_;
   std::unique_ptr<ChatStream> stream_;
   net::Transfer transfer_;

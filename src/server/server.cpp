@@ -18,14 +18,25 @@ Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::funct
 }
 
 Server::~Server() {
-  for (auto& [p, s] : sessions_) s->cancel();
+  // Cancelling a session ends it, and an ended session leaves sessions_: walk a copy, not the map.
+  auto sessions = std::move(sessions_);
+  sessions_.clear();
+  for (auto& [p, running] : sessions) running.session->cancel();
   if (http_) http_->cancel_all();
 }
 
 const std::shared_ptr<net::HttpClient>& Server::http_client() {
   // Created on first use: libcurl and OpenSSL initialisation stay off the cold-start path.
-  if (!http_) http_ = net::HttpClient::create(io_);
+  if (!http_) {
+    http_ = net::HttpClient::create(io_);
+    if (output_congested_) http_->set_receive_paused(true);
+  }
   return http_;
+}
+
+void Server::set_output_congested(bool congested) {
+  output_congested_ = congested;
+  if (http_) http_->set_receive_paused(congested);
 }
 
 Provider* Server::provider(const std::string& name) {
@@ -41,9 +52,9 @@ Provider* Server::provider(const std::string& name) {
 void Server::session_ended(ChatSession* session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
-  auto keep = std::move(it->second);
+  auto keep = std::move(it->second.session);
+  cancels_.remove(it->second.cancel);
   sessions_.erase(it);
-  cancels_.remove(keep->id());
   if (draining_ && sessions_.empty() && !exiting_) {
     exiting_ = true;
     exit_(0);
@@ -57,58 +68,63 @@ Json Server::models_json() { return list_models(config_); }
 void Server::start_chat(ChatRequest request, rpc::Reply& reply) {
   Provider* p = provider(request.provider);
   if (!p) throw rpc::invalid_params("model: provider '" + request.provider + "' is not available");
-  auto session = std::make_shared<ChatSession>(*this, *p, config_.providers.at(request.provider),
+  SessionHooks hooks{io_, http_client(), [this](ChatSession* s) { session_ended(s); },
+                     static_cast<size_t>(config_.max_response_bytes)};
+  auto session = std::make_shared<ChatSession>(std::move(hooks), *p, config_.providers.at(request.provider),
                                                std::move(request), std::move(reply));
-  sessions_[session.get()] = session;
-  Json id = session->id();
   std::weak_ptr<ChatSession> weak = session;
-  cancels_.add(id, [weak] {
+  auto cookie = cancels_.add(session->id(), [weak] {
     if (auto s = weak.lock()) s->cancel();
   });
+  sessions_[session.get()] = RunningChat{session, cookie};
   session->start();
 }
 
 void Server::register_methods() {
-  auto& d = dispatcher_;
-
-  d.set_request_gate([this](const std::string& method, rpc::Reply& reply) {
+  dispatcher_.set_request_gate([this](const std::string& method, rpc::Reply& reply) {
     if (!shutdown_requested_) return false;
     reply.error(rpc::code::invalid_request, "Invalid Request: the server is shutting down ('" + method +
                                                 "' after 'shutdown')");
     return true;
   });
+  register_lifecycle();
+  register_chat();
+}
 
-  d.on_request("initialize", [this](const Json& params, rpc::Reply& reply) {
-    if (params.is_object() && params.contains("config") && !params["config"].is_null()) {
-      if (!params["config"].is_object()) throw rpc::invalid_params("config: expected an object");
-      Config next = config_;
-      if (auto err = apply_config(next, params["config"])) throw rpc::invalid_params("config." + *err);
-      // New settings take effect for new requests; in-flight ones keep the provider they started with.
-      for (auto& [name, p] : providers_) retired_providers_.push_back(std::move(p));
-      providers_.clear();
-      if (sessions_.empty()) retired_providers_.clear();
-      config_ = std::move(next);
-      dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
-    }
-    if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
-      spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));
-    Json caps = {
-        {"methods", {"initialize", "shutdown", "chat", "explain", "models/list", "providers/list"}},
-        {"notifications", {"chat/delta"}},
-        {"framing", {"content-length", "ndjson"}},
-        {"cancel", true},
-    };
-    // Where requests go, so a client can show which config is in effect (e.g. :checkhealth glm).
-    Json providers = Json::object();
-    for (const auto& [name, p] : config_.providers) providers[name] = {{"base_url", p.base_url}};
-    reply.result({{"serverInfo", {{"name", "glm-server"}, {"version", GLM_VERSION}}},
-                  {"capabilities", caps},
-                  {"default_model", config_.default_model},
-                  {"config_file", config_file_.empty() ? Json(nullptr) : Json(config_file_)},
-                  {"providers", std::move(providers)},
-                  {"models", models_json()}});
-  });
+void Server::initialize(const Json& params, rpc::Reply& reply) {
+  if (params.is_object() && params.contains("config") && !params["config"].is_null()) {
+    if (!params["config"].is_object()) throw rpc::invalid_params("config: expected an object");
+    Config next = config_;
+    if (auto err = apply_config(next, params["config"])) throw rpc::invalid_params("config." + *err);
+    // New settings take effect for new requests; in-flight ones keep the provider they started with.
+    for (auto& [name, p] : providers_) retired_providers_.push_back(std::move(p));
+    providers_.clear();
+    if (sessions_.empty()) retired_providers_.clear();
+    config_ = std::move(next);
+    dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
+  }
+  if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
+    spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));
+  Json caps = {
+      {"methods", {"initialize", "shutdown", "chat", "explain", "models/list", "providers/list"}},
+      {"notifications", {"chat/delta"}},
+      {"framing", {"content-length", "ndjson"}},
+      {"cancel", true},
+  };
+  // Where requests go, so a client can show which config is in effect (e.g. :checkhealth glm).
+  Json providers = Json::object();
+  for (const auto& [name, p] : config_.providers) providers[name] = {{"base_url", p.base_url}};
+  reply.result({{"serverInfo", {{"name", "glm-server"}, {"version", GLM_VERSION}}},
+                {"capabilities", caps},
+                {"default_model", config_.default_model},
+                {"config_file", config_file_.empty() ? Json(nullptr) : Json(config_file_)},
+                {"providers", std::move(providers)},
+                {"models", models_json()}});
+}
 
+void Server::register_lifecycle() {
+  auto& d = dispatcher_;
+  d.on_request("initialize", [this](const Json& params, rpc::Reply& reply) { initialize(params, reply); });
   d.on_notification("initialized", [](const Json&) {});
 
   d.on_request("shutdown", [this](const Json&, rpc::Reply& reply) {
@@ -124,6 +140,7 @@ void Server::register_methods() {
     exit_(shutdown_requested_ ? 0 : 1);
   });
 
+  // Cancels every request in flight under that id (a client may reuse one: each still gets one reply).
   d.on_notification("$/cancelRequest", [this](const Json& params) {
     if (!params.is_object() || !params.contains("id")) {
       spdlog::warn("$/cancelRequest without an id ignored");
@@ -131,7 +148,10 @@ void Server::register_methods() {
     }
     if (!cancels_.cancel(params["id"])) spdlog::debug("$/cancelRequest for {}: not in flight", rpc::to_wire(params["id"]));
   });
+}
 
+void Server::register_chat() {
+  auto& d = dispatcher_;
   d.on_request("models/list", [this](const Json&, rpc::Reply& reply) { reply.result({{"models", models_json()}}); });
   d.on_request("providers/list", [this](const Json&, rpc::Reply& reply) { reply.result(list_providers(config_)); });
 

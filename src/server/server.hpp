@@ -35,20 +35,25 @@ class Server {
   void input_closed(bool drain = false);
   // stdout is gone: nobody can read replies; stop everything and exit.
   void output_closed();
+  // Back-pressure from the transport: while the client does not read stdout, upstream transfers are
+  // paused (and new ones start paused); they resume when the queue has drained.
+  void set_output_congested(bool congested);
 
-  // For ChatSession.
   asio::io_context& io() { return io_; }
   const Config& config() const { return config_; }
   Provider* provider(const std::string& name);
   rpc::CancelMap& cancels() { return cancels_; }
-  net::HttpClient& http() { return *http_client(); }
   const std::shared_ptr<net::HttpClient>& http_client();
-  void session_ended(ChatSession* session);
 
  private:
+  // Method registration, one group per concern (as clangd's bindMethods).
   void register_methods();
+  void register_lifecycle();
+  void register_chat();
+  void initialize(const Json& params, rpc::Reply& reply);
   Json models_json();
   void start_chat(ChatRequest request, rpc::Reply& reply);
+  void session_ended(ChatSession* session);
 
   asio::io_context& io_;
   Config config_;
@@ -59,7 +64,12 @@ class Server {
   std::shared_ptr<net::HttpClient> http_;
   std::map<std::string, std::unique_ptr<Provider>> providers_;
   std::vector<std::unique_ptr<Provider>> retired_providers_;  // replaced by initialize; sessions may use them
-  std::map<ChatSession*, std::shared_ptr<ChatSession>> sessions_;
+  struct RunningChat {
+    std::shared_ptr<ChatSession> session;
+    rpc::CancelMap::Cookie cancel;  // its own entry, even when the client reused its id
+  };
+  std::map<ChatSession*, RunningChat> sessions_;
+  bool output_congested_ = false;
   bool shutdown_requested_ = false;
   bool exiting_ = false;
   bool draining_ = false;

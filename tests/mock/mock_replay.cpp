@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "mock_server.hpp"
 
@@ -33,6 +34,8 @@ struct Directives {
   std::string finish = "stop";
   std::string reply_file;
   std::string tool;  // OpenAI/Zhipu: answer with a call of this function instead of text
+  int per_write = 1;  // events per write (and per HTTP chunk): a fast upstream that batches
+  std::string gzip;  // "1": Content-Encoding: gzip, flushed per event; "corrupt": that header on bytes that are not gzip
 };
 
 // `mock:k=v,k=v` anywhere in the text; unknown keys are ignored.
@@ -68,6 +71,8 @@ Directives parse_directives(const std::string& text) {
     else if (k == "finish") d.finish = v;
     else if (k == "reply_file") d.reply_file = v;
     else if (k == "tool") d.tool = v;
+    else if (k == "gzip") d.gzip = v;
+    else if (k == "per_write") d.per_write = std::max(1, n);
   }
   return d;
 }
@@ -343,6 +348,39 @@ Response not_found(const std::string& path) {
   return Response::body(404, Json{{"error", {{"code", "not_found"}, {"message", "mock: no such endpoint " + path}}}}.dump());
 }
 
+// Content-Encoding: gzip on the body's write steps: one gzip member, each write flushed (Z_SYNC_FLUSH) so
+// a stream still arrives event by event; "corrupt" sends the header on plain bytes that do not inflate.
+void gzip_steps(Response& r, const std::string& mode) {
+  r.headers.emplace_back("Content-Encoding", "gzip");
+  if (mode == "corrupt") {
+    r.steps = {Step::write("\x1f\x8b this is not a gzip stream at all\n")};
+    return;
+  }
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::vector<Step> out;
+  auto compress = [&](const std::string& in, int flush) {
+    std::string bytes;
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    char buf[16384];
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof buf;
+      deflate(&z, flush);
+      bytes.append(buf, sizeof buf - z.avail_out);
+    } while (z.avail_out == 0);
+    return bytes;
+  };
+  for (auto& step : r.steps) {
+    if (step.kind == Step::Kind::write) step.bytes = compress(step.bytes, Z_SYNC_FLUSH);
+    out.push_back(std::move(step));
+  }
+  out.push_back(Step::write(compress("", Z_FINISH)));
+  deflateEnd(&z);
+  r.steps = std::move(out);
+}
+
 }  // namespace
 
 Response provider_replay(const RecordedRequest& request) {
@@ -447,6 +485,10 @@ Response provider_replay(const RecordedRequest& request) {
     if (d.ttft_ms > 0) r.before_head.push_back(Step::sleep(d.ttft_ms));
     std::string whole = whole_body(p, d);
     r.steps.push_back(d.bytewise ? Step::bytewise(std::move(whole)) : Step::write(std::move(whole)));
+    if (!d.gzip.empty()) {
+      r.framing = Framing::chunked;
+      gzip_steps(r, d.gzip);
+    }
     return r;
   }
 
@@ -472,6 +514,23 @@ Response provider_replay(const RecordedRequest& request) {
       r.steps.push_back(Step::write(events[i]));
     }
   }
+  if (d.per_write > 1) {
+    // Coalesce runs of plain writes, per_write events each.
+    std::vector<Step> merged;
+    int in_run = 0;
+    for (auto& step : r.steps) {
+      if (step.kind == Step::Kind::write && !merged.empty() && merged.back().kind == Step::Kind::write &&
+          in_run < d.per_write) {
+        merged.back().bytes += step.bytes;
+        ++in_run;
+        continue;
+      }
+      in_run = step.kind == Step::Kind::write ? 1 : 0;
+      merged.push_back(std::move(step));
+    }
+    r.steps = std::move(merged);
+  }
+  if (!d.gzip.empty()) gzip_steps(r, d.gzip);
   return r;
 }
 

@@ -37,6 +37,9 @@
 //   retry_after=S     add `Retry-After: S` to the response
 //   bytewise=1        write every byte of the body separately
 //   finish=REASON     finish_reason of the last chunk (default stop)
+//   per_write=N       N events per write (one HTTP chunk): an upstream that sends in bursts
+//   gzip=1            Content-Encoding: gzip (each event flushed, so it still streams); gzip=corrupt:
+//                     that header on bytes that do not inflate
 //   reply_file=PATH   answer with the contents of PATH (no spaces or commas in it) instead of the echo,
 //                     in the same small pieces; for scripted answers such as prose around a code fence
 //   tool=NAME         OpenAI/Zhipu: a call of function NAME (id call_mock_1, arguments {"q":"<echo>"} streamed

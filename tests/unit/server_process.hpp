@@ -84,6 +84,12 @@ class ServerProcess {
 
   // Next message (LSP or NDJSON framing), or nullopt on timeout/EOF. `framing` tells which one came.
   std::optional<Json> read(int timeout_ms = 5000, std::string* framing = nullptr) {
+    auto text = read_text(timeout_ms, framing);
+    if (!text) return std::nullopt;
+    return Json::parse(*text);
+  }
+  // The same, as the exact JSON text the server wrote.
+  std::optional<std::string> read_text(int timeout_ms = 5000, std::string* framing = nullptr) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
       if (auto m = parse_one(framing)) return m;
@@ -139,18 +145,30 @@ class ServerProcess {
     return std::nullopt;
   }
   bool eof() const { return eof_; }
-  const std::string& unparsed() const { return buf_; }
+  std::string unparsed() const { return buf_.substr(head_); }
   pid_t pid() const { return pid_; }
 
  private:
-  std::optional<Json> parse_one(std::string* framing) {
-    size_t i = buf_.find_first_not_of("\r\n");
+  // Consumes one message from the front of buf_. Erasing per message would be quadratic when many
+  // small messages arrive in one read, so the consumed prefix is dropped in larger steps.
+  void consume(size_t n) {
+    head_ = n;
+    if (head_ == buf_.size()) {
+      buf_.clear();
+      head_ = 0;
+    } else if (head_ > (1u << 20)) {
+      buf_.erase(0, head_);
+      head_ = 0;
+    }
+  }
+  std::optional<std::string> parse_one(std::string* framing) {
+    size_t i = buf_.find_first_not_of("\r\n", head_);
     if (i == std::string::npos) return std::nullopt;
     if (buf_[i] == '{' || buf_[i] == '[') {
       size_t nl = buf_.find('\n', i);
       if (nl == std::string::npos) return std::nullopt;
-      Json j = Json::parse(buf_.substr(i, nl - i));
-      buf_.erase(0, nl + 1);
+      std::string j = buf_.substr(i, nl - i);
+      consume(nl + 1);
       if (framing) *framing = "ndjson";
       return j;
     }
@@ -161,8 +179,8 @@ class ServerProcess {
     if (cl == std::string::npos) throw std::runtime_error("server sent a frame without Content-Length: " + head);
     size_t len = std::stoul(head.substr(cl + 16));
     if (buf_.size() < he + 4 + len) return std::nullopt;
-    Json j = Json::parse(buf_.substr(he + 4, len));
-    buf_.erase(0, he + 4 + len);
+    std::string j = buf_.substr(he + 4, len);
+    consume(he + 4 + len);
     if (framing) *framing = "lsp";
     return j;
   }
@@ -170,6 +188,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
   std::string buf_;
+  size_t head_ = 0;  // buf_[0, head_) is consumed
   bool eof_ = false;
   std::optional<int> exit_status_;
 };

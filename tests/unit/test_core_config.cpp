@@ -150,3 +150,41 @@ TEST_CASE("config files: invalid JSON and a missing file are errors naming the p
   REQUIRE(c.providers.at("dashscope").extra["workspace"] == "ws-1");  // provider-specific keys kept
   std::remove(path);
 }
+
+TEST_CASE("every numeric value has a range; out of it is an error naming the key (issue 11, defect 13)") {
+  struct Case {
+    Json overlay;
+    std::string names;
+  };
+  const Json huge = 9223372036854775807ll;
+  const Json huger = 18446744073709551615ull;
+  std::vector<Case> cases = {
+      // A huge timeout overflowed the clock arithmetic (ASan abort; release: an instant "timeout").
+      {{{"providers", {{"zhipu", {{"timeout_ms", huge}}}}}}, "providers.zhipu.timeout_ms"},
+      {{{"providers", {{"zhipu", {{"timeout_ms", huger}}}}}}, "providers.zhipu.timeout_ms"},
+      {{{"providers", {{"zhipu", {{"timeout_ms", 3600001}}}}}}, "providers.zhipu.timeout_ms"},
+      {{{"providers", {{"zhipu", {{"timeout_ms", 0}}}}}}, "providers.zhipu.timeout_ms"},
+      {{{"providers", {{"zhipu", {{"timeout_ms", 1.5}}}}}}, "providers.zhipu.timeout_ms"},
+      {{{"providers", {{"zhipu", {{"max_retries", huger}}}}}}, "providers.zhipu.max_retries"},
+      {{{"max_message_bytes", huge}}, "max_message_bytes"},
+      {{{"max_message_bytes", 100}}, "max_message_bytes"},
+      {{{"max_json_depth", 4097}}, "max_json_depth"},
+      {{{"max_json_depth", 0}}, "max_json_depth"},
+      {{{"max_response_bytes", huge}}, "max_response_bytes"},
+      {{{"max_response_bytes", 10}}, "max_response_bytes"},
+  };
+  for (auto& c : cases) {
+    INFO(c.overlay.dump());
+    Config cfg = Config::defaults();
+    auto err = apply_config(cfg, c.overlay);
+    REQUIRE(err);
+    REQUIRE(err->find(c.names) != std::string::npos);
+    REQUIRE(err->find("[") != std::string::npos);  // says the range
+  }
+  Config cfg = Config::defaults();
+  REQUIRE(cfg.max_response_bytes == 8 << 20);
+  REQUIRE(cfg.max_json_depth == 512);
+  REQUIRE_FALSE(apply_config(cfg, {{"max_response_bytes", 1 << 30}, {"max_json_depth", 4096},
+                                   {"providers", {{"zhipu", {{"timeout_ms", 3600000}}}}}}));
+  REQUIRE(cfg.providers.at("zhipu").timeout_ms == 3600000);
+}

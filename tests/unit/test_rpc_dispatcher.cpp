@@ -87,3 +87,44 @@ TEST_CASE("CancelMap distinguishes 1 from \"1\" and runs a cancel once") {
   REQUIRE(number == 1);
   REQUIRE(m.size() == 0);
 }
+
+TEST_CASE("CancelMap: a reused id is two entries, each removed by its own cookie, both cancelled by id") {
+  CancelMap m;
+  int first = 0, second = 0;
+  auto a = m.add(5, [&] { ++first; });
+  auto b = m.add(5, [&] { ++second; });
+  REQUIRE(m.size() == 2);
+  m.remove(a);  // the first request answered: the second stays cancellable
+  REQUIRE(m.cancel(Json(5)) == 1);
+  REQUIRE(second == 1);
+  REQUIRE(first == 0);
+  m.add(7, [&] { ++first; });
+  m.add(7.0, [&] { ++first; });
+  m.add(Json::parse("7E0"), [&] { ++first; });
+  m.add("7", [&] { ++second; });
+  REQUIRE(m.cancel(Json(7)) == 3);  // numbers by value; the string "7" is another id
+  REQUIRE(first == 3);
+  REQUIRE(m.size() == 1);
+  m.remove(b);  // unknown by now: harmless
+  REQUIRE(m.size() == 1);
+}
+
+TEST_CASE("replies carry a number id exactly as the client wrote it") {
+  std::vector<std::string> raw;
+  Dispatcher d([&](Framing, std::string&& m) { raw.push_back(std::move(m)); });
+  d.on_request("echo", [](const Json&, Reply& reply) { reply.result(reply.id_text()); });
+  for (std::string id : {"1E2", "123456789012345678901234567890", "-0", "0.10", "7", "\"x\""}) {
+    raw.clear();
+    d.dispatch(Frame{Framing::lsp, R"({"jsonrpc":"2.0", "id" : )" + id + R"( ,"method":"echo"})"});
+    REQUIRE(raw.size() == 1);
+    INFO(raw[0]);
+    REQUIRE(raw[0].find(R"("id":)" + id + ",") != std::string::npos);
+    REQUIRE(Json::parse(raw[0])["result"] == id);
+  }
+  // In a batch, each member's own text; a duplicate "id" key: the last one, as the parser keeps it.
+  raw.clear();
+  d.dispatch(Frame{Framing::lsp, R"([{"jsonrpc":"2.0","id":1E2,"method":"echo"}, {"id":3,"jsonrpc":"2.0","id":2.50,"method":"echo"}])"});
+  REQUIRE(raw.size() == 1);
+  REQUIRE(raw[0].find(R"("id":1E2,)") != std::string::npos);
+  REQUIRE(raw[0].find(R"("id":2.50,)") != std::string::npos);
+}

@@ -40,3 +40,18 @@ TEST_CASE("nesting_exceeds agrees with nlohmann's depth on generated documents")
     REQUIRE(nesting_exceeds(text, static_cast<size_t>(depth - 1)));
   }
 }
+
+TEST_CASE("member_text finds a member's raw text in an object or a batch element") {
+  using glm::rpc::member_text;
+  REQUIRE(member_text(R"({"jsonrpc":"2.0","id":1E2,"method":"x"})", std::nullopt, "id") == "1E2");
+  REQUIRE(member_text(R"( { "params" : {"id":[1,"}"]}, "id" : -0 } )", std::nullopt, "id") == "-0");
+  REQUIRE(member_text(R"({"\u0069d":5})", std::nullopt, "id") == "5");  // an escaped key
+  REQUIRE(member_text(R"({"id":1,"id":2.0})", std::nullopt, "id") == "2.0");  // the last duplicate
+  REQUIRE(member_text(R"({"x":1})", std::nullopt, "id") == std::nullopt);
+  REQUIRE(member_text(R"({})", std::nullopt, "id") == std::nullopt);
+  const char* batch = R"([ {"id":"a\"]"}, 42, {"method":"m","id":1.50} ])";
+  REQUIRE(member_text(batch, 0, "id") == R"("a\"]")");
+  REQUIRE(member_text(batch, 1, "id") == std::nullopt);
+  REQUIRE(member_text(batch, 2, "id") == "1.50");
+  REQUIRE(member_text(batch, 3, "id") == std::nullopt);
+}

@@ -2,10 +2,16 @@
 // the audit found that crashed or misbehaved. Each case failed before its fix.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <string>
 
+#include "../mock/mock_server.hpp"
 #include "server_process.hpp"
 
 using glm::test::Json;
@@ -28,6 +34,46 @@ void expect_alive(ServerProcess& s) {
 }
 
 std::string nested(size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); }
+
+// A TCP port that accepts connections (kernel backlog) but never answers: requests to it stay in flight.
+struct BlackHole {
+  int fd = -1;
+  int port = 0;
+  BlackHole() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd, 64);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~BlackHole() { close(fd); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
+};
+
+Json openai_config(const std::string& url, Json extra = Json::object()) {
+  Json p = {{"base_url", url}, {"max_retries", 0}};
+  p.update(extra);
+  return {{"default_model", "openai/glm-4"}, {"providers", {{"openai", p}}}};
+}
+
+Json user(const std::string& text) { return Json::array({{{"role", "user"}, {"content", text}}}); }
+
+// Reads until the response with this id; the chat/delta notifications on the way are returned in `deltas`.
+Json response_of(ServerProcess& s, const Json& id, std::vector<Json>* deltas = nullptr, int timeout_ms = 20000) {
+  for (;;) {
+    auto m = s.read(timeout_ms);
+    REQUIRE(m);
+    if (m->contains("method")) {
+      if (deltas && (*m)["method"] == "chat/delta") deltas->push_back((*m)["params"]);
+      continue;
+    }
+    if ((*m)["id"] == id) return *m;
+  }
+}
 
 }  // namespace
 
@@ -120,4 +166,157 @@ TEST_CASE("defect 2: max_json_depth is configurable and validated") {
   REQUIRE(reply);
   REQUIRE((*reply)["id"] == 5);
   expect_alive(s);
+}
+
+TEST_CASE("defect 10: ids are echoed exactly as written, in replies and in chat/delta") {
+  glm::mock::MockServer mock;
+  ServerProcess s;
+  REQUIRE(s.request("initialize", {{"config", openai_config(mock.url() + "/v1")}}).contains("result"));
+  for (std::string id : {"123456789012345678901234567890", "1E2", "-0", "1.50", "-1.0e-3", "12345678901234567890"}) {
+    INFO(id);
+    send_body(s, R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"models/list"})");
+    auto text = s.read_text();
+    REQUIRE(text);
+    REQUIRE(text->find(R"("id":)" + id + ",") != std::string::npos);
+    // An error reply and a batch member too.
+    send_body(s, R"([{"jsonrpc":"2.0","id":)" + id + R"(,"method":"no/such"}, {"jsonrpc":"2.0","id":)" + id + R"(,"method":"x","params":3}])");
+    text = s.read_text();
+    REQUIRE(text);
+    size_t first = text->find(R"("id":)" + id + ",");
+    REQUIRE(first != std::string::npos);
+    REQUIRE(text->find(R"("id":)" + id + ",", first + 1) != std::string::npos);
+  }
+  // A streamed chat: every delta and the result carry the id's text.
+  send_body(s, R"({"jsonrpc":"2.0","id":1E2,"method":"chat","params":{"messages":[{"role":"user","content":"hello"}]}})");
+  int deltas = 0;
+  for (;;) {
+    auto text = s.read_text(10000);
+    REQUIRE(text);
+    REQUIRE(text->find(R"("id":1E2,)") != std::string::npos);
+    if (text->find("chat/delta") == std::string::npos) break;
+    ++deltas;
+  }
+  REQUIRE(deltas > 0);
+}
+
+TEST_CASE("defect 9: two in-flight requests with one id both get exactly one reply") {
+  BlackHole hole;
+  ServerProcess s;
+  REQUIRE(s.request("initialize", {{"config", openai_config(hole.url())}}).contains("result"));
+  Json chat = rpc(5, "chat", {{"messages", {{{"role", "user"}, {"content", "hi"}}}}});
+  s.send(chat);
+  s.send(chat);
+  usleep(100 * 1000);
+  // $/cancelRequest with a reused id cancels every request in flight under it.
+  s.send({{"jsonrpc", "2.0"}, {"method", "$/cancelRequest"}, {"params", {{"id", 5}}}});
+  for (int i = 0; i < 2; ++i) {
+    auto r = s.read_response(nullptr, 3000);
+    REQUIRE(r);
+    REQUIRE((*r)["id"] == 5);
+    REQUIRE(error_code(*r) == -32800);
+  }
+  // Two more, one of them cancelled by end of input after the other ended: neither is lost.
+  s.send(chat);
+  s.send(rpc(6, "chat", {{"messages", {{{"role", "user"}, {"content", "hi"}}}}}));
+  s.send(chat);
+  usleep(100 * 1000);
+  s.send({{"jsonrpc", "2.0"}, {"method", "$/cancelRequest"}, {"params", {{"id", 6}}}});
+  auto r = s.read_response(nullptr, 3000);
+  REQUIRE(r);
+  REQUIRE((*r)["id"] == 6);
+  s.close_stdin();
+  for (int i = 0; i < 2; ++i) {
+    r = s.read_response(nullptr, 3000);
+    REQUIRE(r);
+    REQUIRE((*r)["id"] == 5);
+    REQUIRE(error_code(*r) == -32800);
+  }
+  REQUIRE_FALSE(s.read(500));
+}
+
+TEST_CASE("defect 4: a response longer than max_response_bytes ends with a typed error, its partial text, and the transfer stopped") {
+  glm::mock::MockServer mock;
+  ServerProcess s;
+  Json cfg = openai_config(mock.url() + "/v1");
+  cfg["max_response_bytes"] = 4096;
+  REQUIRE(s.request("initialize", {{"config", cfg}}).contains("result"));
+  // 200k chunks ("tok<i> ", ~1.5 MB): far over the limit, and slow enough that the mock is still writing.
+  s.send(rpc(1, "chat", {{"messages", user("mock:chunks=200000,delay_ms=1")}}));
+  std::vector<Json> deltas;
+  Json r = response_of(s, 1, &deltas);
+  REQUIRE(error_code(r) == -32001);
+  const Json& data = r["error"]["data"];
+  REQUIRE(data["kind"] == "response_too_large");
+  REQUIRE(data["max_response_bytes"] == 4096);
+  REQUIRE(error_message(r).find("max_response_bytes") != std::string::npos);
+  std::string streamed;
+  for (const auto& d : deltas) streamed += d.value("content", "");
+  const std::string partial = data["partial"]["content"];
+  REQUIRE(partial.size() <= 4096);
+  REQUIRE(partial.size() > 4000);
+  REQUIRE(partial == streamed);  // exactly what the deltas carried
+  REQUIRE(partial.rfind("tok0 tok1 tok2 ", 0) == 0);
+  // The upstream connection is closed, not left streaming into nowhere.
+  REQUIRE(mock.wait_for_open_connections_at_most(0, std::chrono::seconds(5)));
+  // Also without streaming to the client, and the default limit leaves normal replies alone.
+  s.send(rpc(2, "chat", {{"messages", user("mock:chunks=200000")}, {"stream", false}}));
+  r = response_of(s, 2);
+  REQUIRE(r["error"]["data"]["kind"] == "response_too_large");
+  s.send(rpc(3, "chat", {{"messages", user("mock:chunks=500")}}));
+  r = response_of(s, 3);
+  REQUIRE(r["result"]["content"].get<std::string>().size() > 3000);
+}
+
+TEST_CASE("defect 11: gzip-encoded replies are decoded; a body that does not decode is a protocol error") {
+  glm::mock::MockServer mock;
+  ServerProcess s;
+  REQUIRE(s.request("initialize", {{"config", openai_config(mock.url() + "/v1")}}).contains("result"));
+  std::vector<Json> deltas;
+  s.send(rpc(1, "chat", {{"messages", user("mock:chunks=50,gzip=1")}}));
+  Json r = response_of(s, 1, &deltas);
+  INFO(r.dump());
+  REQUIRE(r.contains("result"));
+  std::string expected;
+  for (int i = 0; i < 50; ++i) expected += "tok" + std::to_string(i) + " ";
+  REQUIRE(r["result"]["content"] == expected);
+  REQUIRE(deltas.size() >= 10);  // still streamed event by event, not in one lump at the end
+  REQUIRE(mock.requests().back().header("accept-encoding").find("gzip") != std::string::npos);
+  s.send(rpc(2, "chat", {{"messages", user("hello mock:gzip=1")}, {"stream", false}}));
+  r = response_of(s, 2);
+  REQUIRE(r["result"]["content"] == "You said: hello");
+  s.send(rpc(3, "chat", {{"messages", user("mock:gzip=corrupt")}}));
+  r = response_of(s, 3);
+  REQUIRE(error_code(r) == -32001);
+  REQUIRE(r["error"]["data"]["kind"] == "protocol");
+  expect_alive(s);
+}
+
+TEST_CASE("defect 8: the log file is created 0600 in directories created 0700") {
+  char base[] = "/tmp/glm-logperm-XXXXXX";
+  REQUIRE(mkdtemp(base));
+  const std::string dir = std::string(base) + "/new/logs";
+  const std::string log = dir + "/glm-server.log";
+  {
+    ServerProcess s({"--log-file", log});
+    expect_alive(s);
+  }
+  struct stat st {};
+  REQUIRE(stat(log.c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0600);
+  REQUIRE(stat(dir.c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0700);
+  REQUIRE(stat((std::string(base) + "/new").c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0700);
+  // An existing world-readable log is made private.
+  chmod(log.c_str(), 0644);
+  {
+    ServerProcess s({"--log-file", log});
+    expect_alive(s);
+  }
+  REQUIRE(stat(log.c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0600);
+  std::remove(log.c_str());
+  rmdir(dir.c_str());
+  rmdir((std::string(base) + "/new").c_str());
+  rmdir(base);
 }
