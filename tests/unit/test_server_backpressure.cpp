@@ -79,6 +79,11 @@ TEST_CASE("defect 5: 100 fast streams while stdout is unread for 5 s: bounded me
   // The figure the documentation quotes (docs/protocol.md, "What bounds memory").
   WARN("peak RSS: " << rss_start / 1024 << " MiB after initialize, " << rss_paused / 1024
                     << " MiB after 5 s unread, " << rss_end / 1024 << " MiB at the end");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's shadow memory and its quarantine of freed blocks (256 MiB) make RSS meaningless here: the
+  // sanitizer build checks correctness (above) and memory errors; the bound is the release build's.
+#else
   REQUIRE(rss_paused < 64 * 1024);
   REQUIRE(rss_end < 64 * 1024);
+#endif
 }
