@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     exit_code = code;
     transport.when_flushed([&] { io.stop(); });
   };
-  glm::Server server(io, config, [&](glm::rpc::Framing f, std::string&& m) { transport.send(f, std::move(m)); }, exit_fn);
+  glm::Server server(
+      io, config, [&](glm::rpc::Framing f, std::string&& m) { transport.send(f, std::move(m)); }, exit_fn);
   server.set_config_file(path);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -61,9 +61,12 @@ ModelInfo parse_model(const std::string& instance, const Json& m, const std::str
     for (auto it = m.begin(); it != m.end(); ++it) {
       const std::string& k = it.key();
       if (k == "id") continue;
-      if (k == "context_window") info.context_window = positive_int(m, "context_window", path);
-      else if (k == "max_input_tokens") info.max_input_tokens = positive_int(m, "max_input_tokens", path);
-      else if (k == "max_output_tokens") info.max_output_tokens = positive_int(m, "max_output_tokens", path);
+      if (k == "context_window")
+        info.context_window = positive_int(m, "context_window", path);
+      else if (k == "max_input_tokens")
+        info.max_input_tokens = positive_int(m, "max_input_tokens", path);
+      else if (k == "max_output_tokens")
+        info.max_output_tokens = positive_int(m, "max_output_tokens", path);
       else if (k == "thinking" || k == "vision") {
         if (!it->is_boolean()) throw Bad{path + "." + k + ": expected true or false"};
         (k == "thinking" ? info.thinking : info.vision) = it->get<bool>();
@@ -192,7 +195,8 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
         // A new instance starts from its kind's defaults (base URL, auth mode), never its credentials:
         // a local "vllm" of kind openai must not be sent OPENAI_API_KEY.
         if (inst.is_object() && !kinds->builtin_instances.contains(p.key())) {
-          std::string kind = inst.contains("kind") && inst["kind"].is_string() ? inst["kind"].get<std::string>() : p.key();
+          std::string kind =
+              inst.contains("kind") && inst["kind"].is_string() ? inst["kind"].get<std::string>() : p.key();
           if (auto d = kinds->kind_defaults.find(kind); d != kinds->kind_defaults.end() && d->is_object()) {
             Json merged = *d;
             merge(merged, inst);
@@ -211,7 +215,8 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
     } else if (k == "log_level" || k == "$schema") {
       // accepted; log level is taken from the command line
     } else {
-      throw Bad{k + ": unknown key (known: default_model, providers, max_message_bytes, max_json_depth, max_response_bytes)"};
+      throw Bad{
+          k + ": unknown key (known: default_model, providers, max_message_bytes, max_json_depth, max_response_bytes)"};
     }
   }
   const std::string prov = c.default_model.substr(0, c.default_model.find('/'));

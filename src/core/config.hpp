@@ -16,8 +16,8 @@ namespace glm {
 
 // One provider instance: a named endpoint of some provider kind (docs/providers.md "Named endpoints").
 struct ProviderConfig {
-  std::string name;                      // instance name, the part of "instance/model" before the slash
-  std::string kind;                      // provider kind from the registry; defaults to `name`
+  std::string name;  // instance name, the part of "instance/model" before the slash
+  std::string kind;  // provider kind from the registry; defaults to `name`
   std::string base_url;
   std::string api_key;                   // inline secret (discouraged; never logged)
   std::string api_key_env;               // env var holding the key
@@ -36,8 +36,8 @@ struct ProviderConfig {
   int64_t retry_max_delay_ms = 8000;
   int64_t retry_max_total_ms = 20000;
   std::vector<std::pair<std::string, std::string>> extra_headers;  // sent with every request
-  std::vector<ModelInfo> models;         // the instance's own models (listed first, override the catalog)
-  Json extra = Json::object();           // any other keys, for the provider to read
+  std::vector<ModelInfo> models;  // the instance's own models (listed first, override the catalog)
+  Json extra = Json::object();    // any other keys, for the provider to read
 };
 
 // What config validation needs from the provider registry (src/providers/registry.hpp builds it from

@@ -179,8 +179,9 @@ UpstreamError cannot_fit(const std::vector<Message>& messages, size_t keep_from,
   std::string what;
   if (budget.chars && sizes.total_chars > *budget.chars) {
     bool newest_too_big = newest_chars > *budget.chars;
-    what = (newest_too_big || alone ? "message is " + std::to_string(newest_chars)
-                                    : "the system prompt and the latest message are " + std::to_string(sizes.total_chars)) +
+    what = (newest_too_big || alone
+                ? "message is " + std::to_string(newest_chars)
+                : "the system prompt and the latest message are " + std::to_string(sizes.total_chars)) +
            (newest_too_big || alone ? " characters" : " characters together") + "; " + model.id + " accepts at most " +
            std::to_string(*budget.chars) + " input characters";
   } else {

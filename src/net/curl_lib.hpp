@@ -46,16 +46,22 @@ inline CURLcode curl_global_init(long flags) { return api().global_init(flags); 
 inline CURL* curl_easy_init() { return api().easy_init(); }
 inline void curl_easy_cleanup(CURL* h) { api().easy_cleanup(h); }
 template <typename T>
-CURLcode curl_easy_setopt(CURL* h, CURLoption o, T v) { return api().easy_setopt(h, o, v); }
+CURLcode curl_easy_setopt(CURL* h, CURLoption o, T v) {
+  return api().easy_setopt(h, o, v);
+}
 template <typename T>
-CURLcode curl_easy_getinfo(CURL* h, CURLINFO i, T v) { return api().easy_getinfo(h, i, v); }
+CURLcode curl_easy_getinfo(CURL* h, CURLINFO i, T v) {
+  return api().easy_getinfo(h, i, v);
+}
 inline const char* curl_easy_strerror(CURLcode c) { return api().easy_strerror(c); }
 inline CURLcode curl_easy_pause(CURL* h, int bitmask) { return api().easy_pause(h, bitmask); }
 inline void curl_free(void* p) { api().free(p); }
 inline CURLM* curl_multi_init() { return api().multi_init(); }
 inline CURLMcode curl_multi_cleanup(CURLM* m) { return api().multi_cleanup(m); }
 template <typename T>
-CURLMcode curl_multi_setopt(CURLM* m, CURLMoption o, T v) { return api().multi_setopt(m, o, v); }
+CURLMcode curl_multi_setopt(CURLM* m, CURLMoption o, T v) {
+  return api().multi_setopt(m, o, v);
+}
 inline CURLMcode curl_multi_add_handle(CURLM* m, CURL* h) { return api().multi_add_handle(m, h); }
 inline CURLMcode curl_multi_remove_handle(CURLM* m, CURL* h) { return api().multi_remove_handle(m, h); }
 inline CURLMcode curl_multi_socket_action(CURLM* m, curl_socket_t s, int ev, int* running) {
@@ -67,9 +73,9 @@ inline curl_slist* curl_slist_append(curl_slist* l, const char* s) { return api(
 inline void curl_slist_free_all(curl_slist* l) { api().slist_free_all(l); }
 inline CURLU* curl_url() { return api().url(); }
 inline void curl_url_cleanup(CURLU* u) { api().url_cleanup(u); }
-inline CURLUcode curl_url_set(CURLU* u, CURLUPart p, const char* s, unsigned int f) { return api().url_set(u, p, s, f); }
-inline CURLUcode curl_url_get(CURLU* u, CURLUPart p, char** s, unsigned int f) {
-  return api().url_get(u, p, s, f);
+inline CURLUcode curl_url_set(CURLU* u, CURLUPart p, const char* s, unsigned int f) {
+  return api().url_set(u, p, s, f);
 }
+inline CURLUcode curl_url_get(CURLU* u, CURLUPart p, char** s, unsigned int f) { return api().url_get(u, p, s, f); }
 
 }  // namespace glm::net::curl_lib

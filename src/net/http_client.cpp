@@ -9,9 +9,9 @@
 // curl, after the transfer has been removed from the multi handle.
 #include "net/http_client.hpp"
 
-#include "net/curl_lib.hpp"
 #include <sys/socket.h>
 #include <unistd.h>
+#include "net/curl_lib.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -242,7 +242,7 @@ class CurlHttpClient final : public HttpClient {
   std::vector<uint64_t> pending_remove_;  // cancelled inside curl: removed after socket_action returns
   uint64_t next_id_ = 1;
   size_t live_ = 0;
-  int in_curl_ = 0;  // > 0 while curl_multi_socket_action runs (user callbacks may run inside it)
+  int in_curl_ = 0;              // > 0 while curl_multi_socket_action runs (user callbacks may run inside it)
   bool receive_paused_ = false;  // set_receive_paused(true): every transfer stops at its next body bytes
 };
 
@@ -307,7 +307,8 @@ void CurlHttpClient::set_connection(TransferState& t) {
   // decoded before on_data sees the body; a body that does not decode fails the transfer with
   // NetError::Kind::decoding.
   set(CURLOPT_ACCEPT_ENCODING, "");
-  if (t.options.connect_timeout_ms > 0) set(CURLOPT_CONNECTTIMEOUT_MS, long(timeout(t.options.connect_timeout_ms).count()));
+  if (t.options.connect_timeout_ms > 0)
+    set(CURLOPT_CONNECTTIMEOUT_MS, long(timeout(t.options.connect_timeout_ms).count()));
 
   // TLS: verification stays on unless asked by name. A provider's own CA file replaces the system
   // store; otherwise the hashed directory, so a new connection does not re-parse the whole bundle.
@@ -400,7 +401,8 @@ Transfer CurlHttpClient::start(Request request, Callbacks callbacks) {
   } else {
     CURLMcode rc = curl_lib::curl_multi_add_handle(multi_, t.easy.get());
     if (rc != CURLM_OK) {
-      fail_later(NetError{NetError::Kind::other, std::string("curl_multi_add_handle: ") + curl_lib::curl_multi_strerror(rc)});
+      fail_later(
+          NetError{NetError::Kind::other, std::string("curl_multi_add_handle: ") + curl_lib::curl_multi_strerror(rc)});
     } else {
       t.added = true;
     }
@@ -572,9 +574,8 @@ void CurlHttpClient::on_watchdog(uint64_t id) {
   }
   const bool stalled = t.got_bytes;
   auto doomed = detach(id);
-  NetError error{NetError::Kind::timeout,
-                 stalled ? "stalled: no data for " + std::to_string(limit) + " ms"
-                         : "no response within " + std::to_string(limit) + " ms"};
+  NetError error{NetError::Kind::timeout, stalled ? "stalled: no data for " + std::to_string(limit) + " ms"
+                                                  : "no response within " + std::to_string(limit) + " ms"};
   if (!doomed->host.empty()) error.message += " (" + doomed->host + ")";
   if (doomed->callbacks.on_done) doomed->callbacks.on_done(&error);
 }
@@ -745,7 +746,8 @@ void CurlHttpClient::arm(const std::shared_ptr<SocketState>& s) {
     s->descriptor.async_wait(asio::posix::descriptor_base::wait_read, [weak, s](const asio::error_code& ec) {
       s->read_pending = false;
       if (ec == asio::error::operation_aborted || s->closed) return;
-      if (auto self = weak.lock()) static_cast<CurlHttpClient*>(self.get())->on_ready(s, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+      if (auto self = weak.lock())
+        static_cast<CurlHttpClient*>(self.get())->on_ready(s, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
     });
   }
   if ((s->want & CURL_POLL_OUT) && !s->write_pending) {
@@ -753,7 +755,8 @@ void CurlHttpClient::arm(const std::shared_ptr<SocketState>& s) {
     s->descriptor.async_wait(asio::posix::descriptor_base::wait_write, [weak, s](const asio::error_code& ec) {
       s->write_pending = false;
       if (ec == asio::error::operation_aborted || s->closed) return;
-      if (auto self = weak.lock()) static_cast<CurlHttpClient*>(self.get())->on_ready(s, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+      if (auto self = weak.lock())
+        static_cast<CurlHttpClient*>(self.get())->on_ready(s, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
     });
   }
 }
@@ -814,8 +817,6 @@ void CurlHttpClient::socket_action(curl_socket_t fd, int select) {
 
 }  // namespace
 
-std::shared_ptr<HttpClient> HttpClient::create(asio::io_context& io) {
-  return std::make_shared<CurlHttpClient>(io);
-}
+std::shared_ptr<HttpClient> HttpClient::create(asio::io_context& io) { return std::make_shared<CurlHttpClient>(io); }
 
 }  // namespace glm::net

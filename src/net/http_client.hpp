@@ -17,10 +17,10 @@
 namespace glm::net {
 
 struct TransferOptions {
-  std::string ca_file;       // extra CA bundle (CURLOPT_CAINFO); empty = system default
-  std::string ca_path;       // hashed CA directory (CURLOPT_CAPATH); parsed lazily per lookup, not per connection
-  std::string proxy;         // empty = libcurl's handling of the standard *_proxy env vars
-  bool verify_tls = true;    // never false unless a user asked for it by name
+  std::string ca_file;     // extra CA bundle (CURLOPT_CAINFO); empty = system default
+  std::string ca_path;     // hashed CA directory (CURLOPT_CAPATH); parsed lazily per lookup, not per connection
+  std::string proxy;       // empty = libcurl's handling of the standard *_proxy env vars
+  bool verify_tls = true;  // never false unless a user asked for it by name
   int64_t connect_timeout_ms = 10000;
   int64_t first_byte_timeout_ms = 60000;  // start() → first response byte (connect and upload included); <= 0: none
   int64_t idle_timeout_ms = 60000;        // max gap between two received chunks after the first byte; <= 0: none

@@ -41,7 +41,8 @@ class BatchCollector {
 };
 
 Reply::Reply(Json id, Framing framing, SendFn send, std::shared_ptr<BatchCollector> batch, std::string id_text)
-    : state_(std::make_unique<State>(State{std::move(id), std::move(id_text), framing, std::move(send), std::move(batch)})) {
+    : state_(std::make_unique<State>(
+          State{std::move(id), std::move(id_text), framing, std::move(send), std::move(batch)})) {
   if (state_->id_text.empty()) state_->id_text = to_wire(state_->id);
   if (state_->batch) state_->batch->expect();
 }
@@ -115,9 +116,7 @@ void Dispatcher::on_notification(const std::string& method, NotificationHandler 
   notifications_[method] = std::move(handler);
 }
 
-void Dispatcher::set_request_gate(std::function<bool(const std::string&, Reply&)> gate) {
-  gate_ = std::move(gate);
-}
+void Dispatcher::set_request_gate(std::function<bool(const std::string&, Reply&)> gate) { gate_ = std::move(gate); }
 
 void Dispatcher::framing_error(const FrameError& error) {
   spdlog::warn("framing error: {}", error.message);
@@ -148,7 +147,8 @@ void Dispatcher::dispatch(Frame&& frame) {
     }
     auto batch = std::make_shared<BatchCollector>(frame.framing, send_);
     batch->expect();  // held until every member is dispatched
-    for (size_t i = 0; i < message.size(); ++i) dispatch_one(message[i], MessageText{frame.body, i}, frame.framing, batch);
+    for (size_t i = 0; i < message.size(); ++i)
+      dispatch_one(message[i], MessageText{frame.body, i}, frame.framing, batch);
     batch->seal();
     batch->done_one();
     return;
@@ -222,8 +222,10 @@ void Dispatcher::dispatch_one(const Json& m, const MessageText& text, Framing fr
     h->second(params, reply);
   } catch (const RpcError& e) {
     // The handler threw before taking ownership of the reply (moved-from replies are empty).
-    if (!reply.answered()) reply.error(e.code, e.what(), e.data);
-    else spdlog::error("handler for '{}' threw after taking its reply: {}", method, e.what());
+    if (!reply.answered())
+      reply.error(e.code, e.what(), e.data);
+    else
+      spdlog::error("handler for '{}' threw after taking its reply: {}", method, e.what());
   } catch (const std::exception& e) {
     spdlog::error("handler for '{}' failed: {}", method, e.what());
     if (!reply.answered()) reply.error(code::internal_error, std::string("Internal error: ") + e.what());

@@ -48,13 +48,27 @@ void FrameReader::feed(std::string_view in) {
   while (!in.empty()) {
     bool more = true;
     switch (state_) {
-      case State::idle: more = feed_idle(in); break;
-      case State::headers: feed_headers(in); break;
-      case State::body: feed_body(in); break;
-      case State::ndjson: feed_ndjson(in); break;
-      case State::skip_bytes: feed_skip_bytes(in); break;
-      case State::skip_line: more = feed_skip_line(in); break;
-      case State::resync: more = feed_resync(in); break;
+      case State::idle:
+        more = feed_idle(in);
+        break;
+      case State::headers:
+        feed_headers(in);
+        break;
+      case State::body:
+        feed_body(in);
+        break;
+      case State::ndjson:
+        feed_ndjson(in);
+        break;
+      case State::skip_bytes:
+        feed_skip_bytes(in);
+        break;
+      case State::skip_line:
+        more = feed_skip_line(in);
+        break;
+      case State::resync:
+        more = feed_resync(in);
+        break;
     }
     if (!more) return;
   }
@@ -228,8 +242,7 @@ void FrameReader::on_header_block(std::string_view block) {
     // We know where the message ends: skip it without storing it.
     skip_left_ = length;
     fail(Framing::lsp,
-         "Content-Length " + std::to_string(length) + " exceeds the " + std::to_string(max_message_) +
-             "-byte limit",
+         "Content-Length " + std::to_string(length) + " exceeds the " + std::to_string(max_message_) + "-byte limit",
          length ? State::skip_bytes : State::idle);
     return;
   }
@@ -246,8 +259,7 @@ void FrameReader::on_header_block(std::string_view block) {
 bool FrameReader::finish() {
   switch (state_) {
     case State::body:
-      fail(Framing::lsp,
-           "input ended " + std::to_string(body_len_ - buf_.size()) + " bytes short of Content-Length",
+      fail(Framing::lsp, "input ended " + std::to_string(body_len_ - buf_.size()) + " bytes short of Content-Length",
            State::idle);
       return false;
     case State::headers:

@@ -56,9 +56,9 @@ class FrameReader {
   OnError on_error_;
   size_t max_message_;
   State state_ = State::idle;
-  std::string buf_;         // partial header block, partial NDJSON line, or the body being read
-  size_t body_len_ = 0;     // expected body bytes (State::body)
-  uint64_t skip_left_ = 0;  // bytes still to discard (State::skip_bytes)
+  std::string buf_;            // partial header block, partial NDJSON line, or the body being read
+  size_t body_len_ = 0;        // expected body bytes (State::body)
+  uint64_t skip_left_ = 0;     // bytes still to discard (State::skip_bytes)
   bool at_line_start_ = true;  // resync: whether the next byte begins a line
 };
 

@@ -40,7 +40,6 @@ bool nesting_exceeds(std::string_view text, size_t limit) {
   return false;
 }
 
-
 namespace {
 
 // A cursor over JSON text that nlohmann has already accepted (so it is well formed and its nesting is

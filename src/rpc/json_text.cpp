@@ -59,9 +59,7 @@ void append_json_string(std::string& out, std::string_view s) {
   out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   size_t run = 0;  // start of the pending run of bytes copied verbatim
-  auto flush = [&](size_t i) {
-    out.append(s.data() + run, i - run);
-  };
+  auto flush = [&](size_t i) { out.append(s.data() + run, i - run); };
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -82,13 +80,27 @@ void append_json_string(std::string& out, std::string_view s) {
     }
     flush(i);
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
       default:
         out.append("\\u00");
         out.push_back(hex[c >> 4]);
@@ -100,8 +112,8 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::string chat_delta_text(std::string_view id_text, int64_t seq, std::string_view content,
-                            std::string_view reasoning, bool replace) {
+std::string chat_delta_text(std::string_view id_text, int64_t seq, std::string_view content, std::string_view reasoning,
+                            bool replace) {
   std::string msg;
   msg.reserve(96 + id_text.size() + content.size() + reasoning.size());
   msg.append(R"({"jsonrpc":"2.0","method":"chat/delta","params":{"id":)");

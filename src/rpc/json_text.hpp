@@ -15,7 +15,7 @@ void append_json_string(std::string& out, std::string_view text);
 // One `chat/delta` notification as text (the streaming hot path: one per token). `id_text` is the
 // request's id as the client wrote it; `content`/`reasoning` are left out when empty unless `replace`
 // (a replace delta always carries both: it is the whole text so far).
-std::string chat_delta_text(std::string_view id_text, int64_t seq, std::string_view content,
-                            std::string_view reasoning, bool replace = false);
+std::string chat_delta_text(std::string_view id_text, int64_t seq, std::string_view content, std::string_view reasoning,
+                            bool replace = false);
 
 }  // namespace glm::rpc

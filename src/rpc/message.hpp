@@ -64,7 +64,8 @@ inline std::string response_text(std::string_view id_text, const Json& result) {
   return out;
 }
 
-inline std::string error_text(std::string_view id_text, int code, const std::string& message, const Json& data = nullptr) {
+inline std::string error_text(std::string_view id_text, int code, const std::string& message,
+                              const Json& data = nullptr) {
   std::string out = R"({"error":)";
   out.append(to_wire(make_error_object(code, message, data)));
   out.append(R"(,"id":)");

@@ -27,15 +27,15 @@ namespace glm::rpc {
 
 class StdioTransport {
  public:
-  static constexpr size_t kHighWater = 4u << 20;  // stdout bytes queued: congested above this
-  static constexpr size_t kLowWater = 1u << 20;   // ... and flowing again below this
+  static constexpr size_t kHighWater = 4u << 20;   // stdout bytes queued: congested above this
+  static constexpr size_t kLowWater = 1u << 20;    // ... and flowing again below this
   static constexpr size_t kInboxBytes = 4u << 20;  // messages read but not yet dispatched (at least one)
 
   struct Handlers {
-    std::function<void(Frame&&)> on_frame;        // loop thread
-    std::function<void(FrameError&&)> on_error;   // loop thread
-    std::function<void()> on_input_closed;        // loop thread, once, after the last frame
-    std::function<void()> on_output_closed;       // loop thread, once: the client closed stdout
+    std::function<void(Frame&&)> on_frame;              // loop thread
+    std::function<void(FrameError&&)> on_error;         // loop thread
+    std::function<void()> on_input_closed;              // loop thread, once, after the last frame
+    std::function<void()> on_output_closed;             // loop thread, once: the client closed stdout
     std::function<void(bool congested)> on_congestion;  // loop thread: stdout queue above/below the marks
   };
 

@@ -34,9 +34,15 @@ Json error_data(const UpstreamError& e, const std::string& provider) {
 UpstreamError from_net_error(const net::NetError& e, const std::string& provider) {
   UpstreamError u;
   switch (e.kind) {
-    case net::NetError::Kind::timeout: u.kind = ErrorKind::timeout; break;
-    case net::NetError::Kind::decoding: u.kind = ErrorKind::protocol; break;  // a body that does not decompress
-    default: u.kind = ErrorKind::network; break;
+    case net::NetError::Kind::timeout:
+      u.kind = ErrorKind::timeout;
+      break;
+    case net::NetError::Kind::decoding:
+      u.kind = ErrorKind::protocol;
+      break;  // a body that does not decompress
+    default:
+      u.kind = ErrorKind::network;
+      break;
   }
   u.message = provider + ": " + e.message;
   // Only a failure to connect is known to have sent nothing upstream; it is safe to retry.

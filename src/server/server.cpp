@@ -3,16 +3,13 @@
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "server/listing.hpp"
 #include "server/chat_session.hpp"
+#include "server/listing.hpp"
 
 namespace glm {
 
 Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit)
-    : io_(io),
-      config_(std::move(config)),
-      exit_(std::move(exit)),
-      dispatcher_(std::move(send)) {
+    : io_(io), config_(std::move(config)), exit_(std::move(exit)), dispatcher_(std::move(send)) {
   dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
   register_methods();
 }
@@ -83,8 +80,8 @@ void Server::start_chat(ChatRequest request, rpc::Reply& reply) {
 void Server::register_methods() {
   dispatcher_.set_request_gate([this](const std::string& method, rpc::Reply& reply) {
     if (!shutdown_requested_) return false;
-    reply.error(rpc::code::invalid_request, "Invalid Request: the server is shutting down ('" + method +
-                                                "' after 'shutdown')");
+    reply.error(rpc::code::invalid_request,
+                "Invalid Request: the server is shutting down ('" + method + "' after 'shutdown')");
     return true;
   });
   register_lifecycle();
@@ -146,7 +143,8 @@ void Server::register_lifecycle() {
       spdlog::warn("$/cancelRequest without an id ignored");
       return;
     }
-    if (!cancels_.cancel(params["id"])) spdlog::debug("$/cancelRequest for {}: not in flight", rpc::to_wire(params["id"]));
+    if (!cancels_.cancel(params["id"]))
+      spdlog::debug("$/cancelRequest for {}: not in flight", rpc::to_wire(params["id"]));
   });
 }
 
@@ -155,9 +153,8 @@ void Server::register_chat() {
   d.on_request("models/list", [this](const Json&, rpc::Reply& reply) { reply.result({{"models", models_json()}}); });
   d.on_request("providers/list", [this](const Json&, rpc::Reply& reply) { reply.result(list_providers(config_)); });
 
-  d.on_request("chat", [this](const Json& params, rpc::Reply& reply) {
-    start_chat(parse_chat_params(params, config_), reply);
-  });
+  d.on_request(
+      "chat", [this](const Json& params, rpc::Reply& reply) { start_chat(parse_chat_params(params, config_), reply); });
   d.on_request("explain", [this](const Json& params, rpc::Reply& reply) {
     start_chat(parse_explain_params(params, config_), reply);
   });

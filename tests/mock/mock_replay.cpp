@@ -33,9 +33,10 @@ struct Directives {
   std::optional<int> retry_after;
   std::string finish = "stop";
   std::string reply_file;
-  std::string tool;  // OpenAI/Zhipu: answer with a call of this function instead of text
+  std::string tool;   // OpenAI/Zhipu: answer with a call of this function instead of text
   int per_write = 1;  // events per write (and per HTTP chunk): a fast upstream that batches
-  std::string gzip;  // "1": Content-Encoding: gzip, flushed per event; "corrupt": that header on bytes that are not gzip
+  std::string
+      gzip;  // "1": Content-Encoding: gzip, flushed per event; "corrupt": that header on bytes that are not gzip
 };
 
 // `mock:k=v,k=v` anywhere in the text; unknown keys are ignored.
@@ -55,24 +56,42 @@ Directives parse_directives(const std::string& text) {
     std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
     int n = std::atoi(v.c_str());
     if (n < 0) n = 0;
-    if (k == "chunks") d.chunks = std::min(n, 1000000);
-    else if (k == "delay_ms") d.delay_ms = n;
-    else if (k == "ttft_ms") d.ttft_ms = n;
-    else if (k == "stall_first_ms") d.stall_first_ms = n;
-    else if (k == "stall_mid_ms") d.stall_mid_ms = n;
-    else if (k == "drop_after") d.drop_after = n;
-    else if (k == "reasoning") d.reasoning = std::min(n, 1000000);
-    else if (k == "ts") d.ts = n == 1;
-    else if (k == "bytewise") d.bytewise = n == 1;
-    else if (k == "error") d.error = n;
-    else if (k == "http") d.error_http = n == 1;
-    else if (k == "code") d.code = v;
-    else if (k == "retry_after") d.retry_after = n;
-    else if (k == "finish") d.finish = v;
-    else if (k == "reply_file") d.reply_file = v;
-    else if (k == "tool") d.tool = v;
-    else if (k == "gzip") d.gzip = v;
-    else if (k == "per_write") d.per_write = std::max(1, n);
+    if (k == "chunks")
+      d.chunks = std::min(n, 1000000);
+    else if (k == "delay_ms")
+      d.delay_ms = n;
+    else if (k == "ttft_ms")
+      d.ttft_ms = n;
+    else if (k == "stall_first_ms")
+      d.stall_first_ms = n;
+    else if (k == "stall_mid_ms")
+      d.stall_mid_ms = n;
+    else if (k == "drop_after")
+      d.drop_after = n;
+    else if (k == "reasoning")
+      d.reasoning = std::min(n, 1000000);
+    else if (k == "ts")
+      d.ts = n == 1;
+    else if (k == "bytewise")
+      d.bytewise = n == 1;
+    else if (k == "error")
+      d.error = n;
+    else if (k == "http")
+      d.error_http = n == 1;
+    else if (k == "code")
+      d.code = v;
+    else if (k == "retry_after")
+      d.retry_after = n;
+    else if (k == "finish")
+      d.finish = v;
+    else if (k == "reply_file")
+      d.reply_file = v;
+    else if (k == "tool")
+      d.tool = v;
+    else if (k == "gzip")
+      d.gzip = v;
+    else if (k == "per_write")
+      d.per_write = std::max(1, n);
   }
   return d;
 }
@@ -133,7 +152,8 @@ struct ErrorRow {
   const char* message;
 };
 constexpr ErrorRow kErrors[] = {
-    {400, "1210", "invalid_parameter_error", "invalid_request_error", "InvalidParameter", 336003, "Invalid parameter (mock)"},
+    {400, "1210", "invalid_parameter_error", "invalid_request_error", "InvalidParameter", 336003,
+     "Invalid parameter (mock)"},
     {401, "1001", "invalid_api_key", "invalid_request_error", "InvalidApiKey", 110, "Invalid API key (mock)"},
     {403, "1220", "access_denied", "invalid_request_error", "AccessDenied", 6, "Access denied (mock)"},
     {404, "1211", "model_not_found", "invalid_request_error", "ModelNotFound", 336005, "Model not found (mock)"},
@@ -154,9 +174,9 @@ enum class Vendor { openai, zhipu, dashscope, qianfan };
 struct Plan {
   Vendor vendor = Vendor::openai;
   bool stream = true;
-  bool usage_chunk = false;   // openai/compat: a separate choices:[] usage chunk (include_usage)
-  bool incremental = true;    // dashscope: false = every frame carries the whole text so far
-  bool text_format = false;   // dashscope result_format "text"
+  bool usage_chunk = false;  // openai/compat: a separate choices:[] usage chunk (include_usage)
+  bool incremental = true;   // dashscope: false = every frame carries the whole text so far
+  bool text_format = false;  // dashscope result_format "text"
   std::string model = "mock-model";
   std::vector<std::string> reasoning;
   std::vector<std::string> content;
@@ -172,7 +192,9 @@ std::string join(const std::vector<std::string>& parts) {
 }
 
 Json usage_openai(const Plan& p, int64_t completion) {
-  return {{"prompt_tokens", p.prompt_tokens}, {"completion_tokens", completion}, {"total_tokens", p.prompt_tokens + completion}};
+  return {{"prompt_tokens", p.prompt_tokens},
+          {"completion_tokens", completion},
+          {"total_tokens", p.prompt_tokens + completion}};
 }
 Json usage_dashscope(const Plan& p, int64_t output) {
   return {{"input_tokens", p.prompt_tokens}, {"output_tokens", output}, {"total_tokens", p.prompt_tokens + output}};
@@ -181,7 +203,10 @@ Json usage_dashscope(const Plan& p, int64_t output) {
 // --- one function per wire format: (piece index, reasoning?, text, last?) -> event bytes
 
 std::string openai_chunk(const Plan& p, const Json& delta, const Json& finish, const Json* usage) {
-  Json j = {{"id", "chatcmpl-mock"}, {"object", "chat.completion.chunk"}, {"created", 1700000000}, {"model", p.model},
+  Json j = {{"id", "chatcmpl-mock"},
+            {"object", "chat.completion.chunk"},
+            {"created", 1700000000},
+            {"model", p.model},
             {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}};
   if (usage) j["usage"] = *usage;
   return "data: " + j.dump() + "\n\n";
@@ -202,9 +227,16 @@ std::string dashscope_frame(const Plan& p, int id, const std::string& content, c
 }
 
 std::string qianfan_event(const Plan& p, int sentence, const std::string& text, bool end, int64_t completion) {
-  Json j = {{"id", "as-mock"}, {"object", "chat.completion"}, {"created", 1700000000}, {"sentence_id", sentence},
-            {"is_end", end}, {"is_truncated", false}, {"result", text}, {"need_clear_history", false},
-            {"finish_reason", "normal"}, {"usage", usage_openai(p, completion)}};
+  Json j = {{"id", "as-mock"},
+            {"object", "chat.completion"},
+            {"created", 1700000000},
+            {"sentence_id", sentence},
+            {"is_end", end},
+            {"is_truncated", false},
+            {"result", text},
+            {"need_clear_history", false},
+            {"finish_reason", "normal"},
+            {"usage", usage_openai(p, completion)}};
   return "data: " + j.dump() + "\n\n";
 }
 
@@ -222,11 +254,22 @@ std::vector<std::string> stream_events(const Plan& p, const Directives& d) {
     case Vendor::zhipu: {
       if (!p.tool_name.empty()) {
         // The call's head, then its arguments in three pieces, as OpenAI-style servers stream them.
-        ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", Json::array({{{"index", 0}, {"id", "call_mock_1"}, {"type", "function"}, {"function", {{"name", p.tool_name}, {"arguments", ""}}}}})}}, nullptr, nullptr));
+        ev.push_back(
+            openai_chunk(p,
+                         {{"role", "assistant"},
+                          {"content", nullptr},
+                          {"tool_calls", Json::array({{{"index", 0},
+                                                       {"id", "call_mock_1"},
+                                                       {"type", "function"},
+                                                       {"function", {{"name", p.tool_name}, {"arguments", ""}}}}})}},
+                         nullptr, nullptr));
         const size_t third = p.tool_args.size() / 3;
         for (size_t i = 0, at = 0; i < 3; ++i) {
           size_t n = i == 2 ? std::string::npos : third;
-          ev.push_back(openai_chunk(p, {{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", p.tool_args.substr(at, n)}}}}})}}, nullptr, nullptr));
+          ev.push_back(openai_chunk(
+              p,
+              {{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", p.tool_args.substr(at, n)}}}}})}},
+              nullptr, nullptr));
           at += third;
         }
         Json usage = usage_openai(p, 3);
@@ -234,13 +277,16 @@ std::vector<std::string> stream_events(const Plan& p, const Directives& d) {
         ev.push_back("data: [DONE]\n\n");
         break;
       }
-      for (const auto& r : p.reasoning) ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", piece(r)}}, nullptr, nullptr));
-      for (const auto& c : p.content) ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", piece(c)}}, nullptr, nullptr));
+      for (const auto& r : p.reasoning)
+        ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", piece(r)}},
+                                  nullptr, nullptr));
+      for (const auto& c : p.content)
+        ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", piece(c)}}, nullptr, nullptr));
       Json usage = usage_openai(p, total);
       if (p.usage_chunk) {
         ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", ""}}, finish, nullptr));
         Json j = {{"id", "chatcmpl-mock"}, {"object", "chat.completion.chunk"}, {"created", 1700000000},
-                  {"model", p.model}, {"choices", Json::array()}, {"usage", usage}};
+                  {"model", p.model},      {"choices", Json::array()},          {"usage", usage}};
         ev.push_back("data: " + j.dump() + "\n\n");
       } else {
         ev.push_back(openai_chunk(p, {{"role", "assistant"}, {"content", ""}}, finish, &usage));
@@ -286,11 +332,15 @@ std::string whole_body(const Plan& p, const Directives& d) {
       std::string finish = d.finish;
       if (!p.tool_name.empty()) {
         message["content"] = nullptr;
-        message["tool_calls"] = Json::array({{{"id", "call_mock_1"}, {"type", "function"},
-                                               {"function", {{"name", p.tool_name}, {"arguments", p.tool_args}}}}});
+        message["tool_calls"] = Json::array({{{"id", "call_mock_1"},
+                                              {"type", "function"},
+                                              {"function", {{"name", p.tool_name}, {"arguments", p.tool_args}}}}});
         finish = "tool_calls";
       }
-      Json j = {{"id", "chatcmpl-mock"}, {"object", "chat.completion"}, {"created", 1700000000}, {"model", p.model},
+      Json j = {{"id", "chatcmpl-mock"},
+                {"object", "chat.completion"},
+                {"created", 1700000000},
+                {"model", p.model},
                 {"choices", Json::array({{{"index", 0}, {"finish_reason", finish}, {"message", message}}})},
                 {"usage", usage_openai(p, total)}};
       return j.dump();
@@ -307,9 +357,9 @@ std::string whole_body(const Plan& p, const Directives& d) {
       return Json{{"output", output}, {"usage", usage_dashscope(p, total)}, {"request_id", "mock-request-1"}}.dump();
     }
     case Vendor::qianfan:
-      return Json{{"id", "as-mock"}, {"object", "chat.completion"}, {"created", 1700000000}, {"result", content},
-                  {"is_truncated", false}, {"need_clear_history", false}, {"finish_reason", "normal"},
-                  {"usage", usage_openai(p, total)}}
+      return Json{{"id", "as-mock"},           {"object", "chat.completion"},    {"created", 1700000000},
+                  {"result", content},         {"is_truncated", false},          {"need_clear_history", false},
+                  {"finish_reason", "normal"}, {"usage", usage_openai(p, total)}}
           .dump();
   }
   return {};
@@ -325,12 +375,17 @@ Response error_response(Vendor vendor, const Directives& d) {
       body = {{"error", {{"code", d.code.empty() ? row.zhipu : d.code}, {"message", row.message}}}};
       break;
     case Vendor::openai:
-      body = {{"error", {{"message", row.message}, {"type", row.type}, {"param", nullptr},
-                         {"code", d.code.empty() ? row.openai : d.code}}},
+      body = {{"error",
+               {{"message", row.message},
+                {"type", row.type},
+                {"param", nullptr},
+                {"code", d.code.empty() ? row.openai : d.code}}},
               {"request_id", "mock-request-1"}};
       break;
     case Vendor::dashscope:
-      body = {{"code", d.code.empty() ? row.dashscope : d.code}, {"message", row.message}, {"request_id", "mock-request-1"}};
+      body = {{"code", d.code.empty() ? row.dashscope : d.code},
+              {"message", row.message},
+              {"request_id", "mock-request-1"}};
       break;
     case Vendor::qianfan: {
       int code = d.code.empty() ? row.qianfan : std::atoi(d.code.c_str());
@@ -345,7 +400,8 @@ Response error_response(Vendor vendor, const Directives& d) {
 }
 
 Response not_found(const std::string& path) {
-  return Response::body(404, Json{{"error", {{"code", "not_found"}, {"message", "mock: no such endpoint " + path}}}}.dump());
+  return Response::body(404,
+                        Json{{"error", {{"code", "not_found"}, {"message", "mock: no such endpoint " + path}}}}.dump());
 }
 
 // Content-Encoding: gzip on the body's write steps: one gzip member, each write flushed (Z_SYNC_FLUSH) so
@@ -415,8 +471,7 @@ Response provider_replay(const RecordedRequest& request) {
     Json params = body.value("parameters", Json::object());
     if (!params.is_object()) params = Json::object();
     p.stream = request.header("x-dashscope-sse") == "enable" ||
-               request.header("accept").find("text/event-stream") != std::string::npos ||
-               params.value("stream", false);
+               request.header("accept").find("text/event-stream") != std::string::npos || params.value("stream", false);
     p.incremental = params.value("incremental_output", false);
     p.text_format = params.value("result_format", "") == "text";
     Json input = body.value("input", Json::object());

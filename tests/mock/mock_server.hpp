@@ -108,12 +108,12 @@ struct Response {
 
 struct RecordedRequest {
   std::string method;
-  std::string target;  // path with query, as sent (absolute form when sent to a proxy)
+  std::string target;                               // path with query, as sent (absolute form when sent to a proxy)
   std::multimap<std::string, std::string> headers;  // lowercased names
   std::string body;
   uint64_t connection = 0;  // 1-based index of the accepted connection that carried it
 
-  std::string path() const;  // target without the query
+  std::string path() const;                                     // target without the query
   std::string header(const std::string& lowercase_name) const;  // first value or ""
 };
 
@@ -127,7 +127,7 @@ class MockServer {
  public:
   using Responder = std::function<Response(const RecordedRequest&)>;
 
-  MockServer();  // listens on 127.0.0.1:<ephemeral> and starts serving at once; throws if it cannot
+  MockServer();   // listens on 127.0.0.1:<ephemeral> and starts serving at once; throws if it cannot
   ~MockServer();  // stops within a bounded time, even with stalled connections
   MockServer(const MockServer&) = delete;
   MockServer& operator=(const MockServer&) = delete;
@@ -136,8 +136,8 @@ class MockServer {
   std::string url() const;  // "http://127.0.0.1:PORT"
 
   void enqueue(Response response);
-  void enqueue(const std::string& path, Response response);  // path without query; used first
-  void set_responder(Responder responder);  // replaces provider_replay() as the fallback
+  void enqueue(const std::string& path, Response response);               // path without query; used first
+  void set_responder(Responder responder);                                // replaces provider_replay() as the fallback
   void set_on_request(std::function<void(const RecordedRequest&)> hook);  // e.g. --record
 
   std::vector<RecordedRequest> requests() const;

@@ -93,7 +93,8 @@ class ServerProcess {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
       if (auto m = parse_one(framing)) return m;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
       if (left <= 0 || out_ < 0) return std::nullopt;
       pollfd p{out_, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;

@@ -86,7 +86,8 @@ TEST_CASE("an overlay merges recursively: one key changes, its siblings stay") {
   REQUIRE(c.providers.at("zhipu").base_url == "https://open.bigmodel.cn/api/paas/v4");
   REQUIRE(c.providers.at("zhipu").api_key_env == "ZHIPUAI_API_KEY");
   // A second overlay builds on the first.
-  REQUIRE_FALSE(apply_config(c, {{"default_model", "openai/glm-4"}, {"providers", {{"openai", {{"base_url", "http://127.0.0.1:9/v1/"}}}}}}));
+  REQUIRE_FALSE(apply_config(
+      c, {{"default_model", "openai/glm-4"}, {"providers", {{"openai", {{"base_url", "http://127.0.0.1:9/v1/"}}}}}}));
   REQUIRE(c.default_model == "openai/glm-4");
   REQUIRE(c.providers.at("openai").base_url == "http://127.0.0.1:9/v1");  // trailing slash dropped
   REQUIRE(c.providers.at("zhipu").timeout_ms == 5000);
@@ -105,14 +106,18 @@ TEST_CASE("invalid values are rejected with the key named, and the config is lef
       {{{"providers", {{"zhipu", {{"api_key_cmd", Json::array()}}}}}}, "providers.zhipu.api_key_cmd"},
       {{{"providers", {{"zhipu", {{"insecure", "yes"}}}}}}, "providers.zhipu.insecure"},
       {{{"providers", {{"zhipu", {{"max_retries", 9}}}}}}, "providers.zhipu.max_retries"},
-      {{{"providers", {{"nope", {{"base_url", "https://x"}}}}}}, "providers.nope: unknown provider; a new instance needs \"kind\" (one of: zhipu, dashscope, openai)"},
-      {{{"providers", {{"x", {{"kind", "nope"}}}}}}, "providers.x.kind: unknown provider kind 'nope' (known: zhipu, dashscope, openai)"},
+      {{{"providers", {{"nope", {{"base_url", "https://x"}}}}}},
+       "providers.nope: unknown provider; a new instance needs \"kind\" (one of: zhipu, dashscope, openai)"},
+      {{{"providers", {{"x", {{"kind", "nope"}}}}}},
+       "providers.x.kind: unknown provider kind 'nope' (known: zhipu, dashscope, openai)"},
       {{{"providers", {{"x", {{"kind", 3}}}}}}, "providers.x.kind"},
       {{{"providers", {{"a/b", {{"kind", "openai"}}}}}}, "providers.a/b"},
-      {{{"providers", {{"zhipu", {{"extra_headers", {{"X-A", "1\r\nEvil: 2"}}}}}}}}, "providers.zhipu.extra_headers.X-A"},
+      {{{"providers", {{"zhipu", {{"extra_headers", {{"X-A", "1\r\nEvil: 2"}}}}}}}},
+       "providers.zhipu.extra_headers.X-A"},
       {{{"providers", {{"zhipu", {{"extra_headers", {{"Bad Name", "1"}}}}}}}}, "providers.zhipu.extra_headers"},
       {{{"providers", {{"zhipu", {{"models", "glm"}}}}}}, "providers.zhipu.models"},
-      {{{"providers", {{"zhipu", {{"models", {{{"id", "m"}, {"context_window", -1}}}}}}}}}, "providers.zhipu.models[0].context_window"},
+      {{{"providers", {{"zhipu", {{"models", {{{"id", "m"}, {"context_window", -1}}}}}}}}},
+       "providers.zhipu.models[0].context_window"},
       {{{"providers", {{"zhipu", {{"models", {{{"id", "m"}, {"colour", 1}}}}}}}}}, "providers.zhipu.models[0].colour"},
       {{{"providers", {{"zhipu", {{"retry_max_total_ms", 1e9}}}}}}, "providers.zhipu.retry_max_total_ms"},
       {{{"providers", {{"zhipu", {{"retry_initial_delay_ms", -1}}}}}}, "providers.zhipu.retry_initial_delay_ms"},
@@ -144,7 +149,8 @@ TEST_CASE("config files: invalid JSON and a missing file are errors naming the p
   err = glm::load_config_file(c, path);
   REQUIRE(err);
   REQUIRE(err->find("invalid JSON") != std::string::npos);
-  std::ofstream(path) << R"({"default_model": "dashscope/chatglm3-6b", "providers": {"dashscope": {"workspace": "ws-1"}}})";
+  std::ofstream(path)
+      << R"({"default_model": "dashscope/chatglm3-6b", "providers": {"dashscope": {"workspace": "ws-1"}}})";
   REQUIRE_FALSE(glm::load_config_file(c, path));
   REQUIRE(c.default_model == "dashscope/chatglm3-6b");
   REQUIRE(c.providers.at("dashscope").extra["workspace"] == "ws-1");  // provider-specific keys kept
@@ -184,7 +190,8 @@ TEST_CASE("every numeric value has a range; out of it is an error naming the key
   Config cfg = Config::defaults();
   REQUIRE(cfg.max_response_bytes == 8 << 20);
   REQUIRE(cfg.max_json_depth == 512);
-  REQUIRE_FALSE(apply_config(cfg, {{"max_response_bytes", 1 << 30}, {"max_json_depth", 4096},
+  REQUIRE_FALSE(apply_config(cfg, {{"max_response_bytes", 1 << 30},
+                                   {"max_json_depth", 4096},
                                    {"providers", {{"zhipu", {{"timeout_ms", 3600000}}}}}}));
   REQUIRE(cfg.providers.at("zhipu").timeout_ms == 3600000);
 }

@@ -1,7 +1,7 @@
 // net::HttpClient against the in-process mock provider (127.0.0.1 only).
-#include <sys/socket.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -105,12 +105,18 @@ int closed_port() {
 
 const char* kind_name(NetError::Kind k) {
   switch (k) {
-    case NetError::Kind::connect: return "connect";
-    case NetError::Kind::tls: return "tls";
-    case NetError::Kind::timeout: return "timeout";
-    case NetError::Kind::dropped: return "dropped";
-    case NetError::Kind::decoding: return "decoding";
-    case NetError::Kind::other: return "other";
+    case NetError::Kind::connect:
+      return "connect";
+    case NetError::Kind::tls:
+      return "tls";
+    case NetError::Kind::timeout:
+      return "timeout";
+    case NetError::Kind::dropped:
+      return "dropped";
+    case NetError::Kind::decoding:
+      return "decoding";
+    case NetError::Kind::other:
+      return "other";
   }
   return "?";
 }
@@ -418,7 +424,7 @@ TEST_CASE("callbacks may start and cancel other transfers re-entrantly", "[net]"
     parent.body.append(bytes);
     if (!spawned) {
       spawned = true;
-      victim_t.cancel();                                             // another transfer, from inside curl
+      victim_t.cancel();                                            // another transfer, from inside curl
       client->start(get(server.url() + "/child"), collect(child));  // a new one, from inside curl
     }
   };
@@ -474,12 +480,17 @@ TEST_CASE("100 concurrent streams complete on one thread with every byte in orde
   asio::io_context io;
   auto client = HttpClient::create(io);
   std::vector<Collected> results(kStreams);
-  for (int i = 0; i < kStreams; ++i) client->start(get(server.url() + "/stream/" + std::to_string(i)), collect(results[i]));
+  for (int i = 0; i < kStreams; ++i)
+    client->start(get(server.url() + "/stream/" + std::to_string(i)), collect(results[i]));
   CHECK(client->active_count() == kStreams);
-  REQUIRE(run_until(io, [&] {
-    for (auto& r : results) if (!r.done()) return false;
-    return true;
-  }, 30s));
+  REQUIRE(run_until(
+      io,
+      [&] {
+        for (auto& r : results)
+          if (!r.done()) return false;
+        return true;
+      },
+      30s));
   for (int i = 0; i < kStreams; ++i) {
     std::string expected;
     for (int k = 0; k < kEvents; ++k) expected += "data: " + std::to_string(i) + ":" + std::to_string(k) + "\n\n";
@@ -516,7 +527,8 @@ TEST_CASE("credentials never appear in error messages", "[net]") {
     client->start(req, collect(results[i]));
   }
   REQUIRE(run_until(io, [&] {
-    for (auto& r : results) if (!r.done()) return false;
+    for (auto& r : results)
+      if (!r.done()) return false;
     return true;
   }));
   std::vector<NetError::Kind> kinds = {NetError::Kind::connect, NetError::Kind::timeout, NetError::Kind::dropped};

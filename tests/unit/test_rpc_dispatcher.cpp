@@ -123,7 +123,9 @@ TEST_CASE("replies carry a number id exactly as the client wrote it") {
   }
   // In a batch, each member's own text; a duplicate "id" key: the last one, as the parser keeps it.
   raw.clear();
-  d.dispatch(Frame{Framing::lsp, R"([{"jsonrpc":"2.0","id":1E2,"method":"echo"}, {"id":3,"jsonrpc":"2.0","id":2.50,"method":"echo"}])"});
+  d.dispatch(
+      Frame{Framing::lsp,
+            R"([{"jsonrpc":"2.0","id":1E2,"method":"echo"}, {"id":3,"jsonrpc":"2.0","id":2.50,"method":"echo"}])"});
   REQUIRE(raw.size() == 1);
   REQUIRE(raw[0].find(R"("id":1E2,)") != std::string::npos);
   REQUIRE(raw[0].find(R"("id":2.50,)") != std::string::npos);

@@ -24,10 +24,10 @@ TEST_CASE("nesting_exceeds counts array and object levels outside strings") {
 
 TEST_CASE("nesting_exceeds skips strings, including escaped quotes and backslashes") {
   REQUIRE_FALSE(nesting_exceeds(R"(["[[[[", "{{{{"])", 1));
-  REQUIRE_FALSE(nesting_exceeds(R"(["a\"[[[[", "\\"])", 1));        // \" stays inside the string
-  REQUIRE(nesting_exceeds(R"(["a\\", [[[]]]])", 3));               // \\" ends it: the brackets count
-  REQUIRE_FALSE(nesting_exceeds(R"(["\\\"[[[[\\\\", 1])", 1));      // odd run escapes, even run does not
-  REQUIRE_FALSE(nesting_exceeds("[\"unterminated [[[[", 1));        // left for the parser to report
+  REQUIRE_FALSE(nesting_exceeds(R"(["a\"[[[[", "\\"])", 1));    // \" stays inside the string
+  REQUIRE(nesting_exceeds(R"(["a\\", [[[]]]])", 3));            // \\" ends it: the brackets count
+  REQUIRE_FALSE(nesting_exceeds(R"(["\\\"[[[[\\\\", 1])", 1));  // odd run escapes, even run does not
+  REQUIRE_FALSE(nesting_exceeds("[\"unterminated [[[[", 1));    // left for the parser to report
 }
 
 TEST_CASE("nesting_exceeds agrees with nlohmann's depth on generated documents") {
@@ -45,7 +45,7 @@ TEST_CASE("member_text finds a member's raw text in an object or a batch element
   using glm::rpc::member_text;
   REQUIRE(member_text(R"({"jsonrpc":"2.0","id":1E2,"method":"x"})", std::nullopt, "id") == "1E2");
   REQUIRE(member_text(R"( { "params" : {"id":[1,"}"]}, "id" : -0 } )", std::nullopt, "id") == "-0");
-  REQUIRE(member_text(R"({"\u0069d":5})", std::nullopt, "id") == "5");  // an escaped key
+  REQUIRE(member_text(R"({"\u0069d":5})", std::nullopt, "id") == "5");        // an escaped key
   REQUIRE(member_text(R"({"id":1,"id":2.0})", std::nullopt, "id") == "2.0");  // the last duplicate
   REQUIRE(member_text(R"({"x":1})", std::nullopt, "id") == std::nullopt);
   REQUIRE(member_text(R"({})", std::nullopt, "id") == std::nullopt);

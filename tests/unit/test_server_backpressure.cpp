@@ -35,12 +35,15 @@ TEST_CASE("defect 5: 100 fast streams while stdout is unread for 5 s: bounded me
   glm::mock::MockServer mock;
   ServerProcess s;
   Json provider = {{"base_url", mock.url() + "/v1"}, {"max_retries", 0}};
-  Json init = s.request("initialize", {{"config", {{"default_model", "openai/glm-4"}, {"providers", {{"openai", provider}}}}}});
+  Json init =
+      s.request("initialize", {{"config", {{"default_model", "openai/glm-4"}, {"providers", {{"openai", provider}}}}}});
   REQUIRE(init.contains("result"));
   const long rss_start = peak_rss_kib(s.pid());
 
   for (int i = 0; i < kStreams; ++i) {
-    s.send(rpc(i, "chat", {{"messages", {{{"role", "user"}, {"content", "mock:per_write=50,chunks=" + std::to_string(kChunks)}}}}}));
+    s.send(
+        rpc(i, "chat",
+            {{"messages", {{{"role", "user"}, {"content", "mock:per_write=50,chunks=" + std::to_string(kChunks)}}}}}));
   }
   // The client does not read: from the moment every stream is under way, for 5 s.
   REQUIRE(mock.wait_for_requests(kStreams, std::chrono::seconds(60)));
@@ -77,8 +80,8 @@ TEST_CASE("defect 5: 100 fast streams while stdout is unread for 5 s: bounded me
   REQUIRE(deltas == size_t(kStreams) * kChunks);
 
   // The figure the documentation quotes (docs/protocol.md, "What bounds memory").
-  WARN("peak RSS: " << rss_start / 1024 << " MiB after initialize, " << rss_paused / 1024
-                    << " MiB after 5 s unread, " << rss_end / 1024 << " MiB at the end");
+  WARN("peak RSS: " << rss_start / 1024 << " MiB after initialize, " << rss_paused / 1024 << " MiB after 5 s unread, "
+                    << rss_end / 1024 << " MiB at the end");
 #if defined(__SANITIZE_ADDRESS__)
   // ASan's shadow memory and its quarantine of freed blocks (256 MiB) make RSS meaningless here: the
   // sanitizer build checks correctness (above) and memory errors; the bound is the release build's.

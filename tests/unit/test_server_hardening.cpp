@@ -79,10 +79,11 @@ Json response_of(ServerProcess& s, const Json& id, std::vector<Json>* deltas = n
 
 TEST_CASE("defect 1: a number too large for a double is an error reply, never a crash") {
   ServerProcess s;
-  for (std::string body : {R"({"jsonrpc":"2.0","id":1e400,"method":"x"})",
-                           R"({"jsonrpc":"2.0","id":-1e400,"method":"x"})",
-                           R"({"jsonrpc":"2.0","id":7,"method":"chat","params":{"messages":[{"role":"user","content":"hi"}],"options":{"temperature":1e999}}})",
-                           R"([{"jsonrpc":"2.0","id":1,"method":"models/list"},{"jsonrpc":"2.0","id":2,"method":"x","params":[1e309]}])"}) {
+  for (
+      std::string body :
+      {R"({"jsonrpc":"2.0","id":1e400,"method":"x"})", R"({"jsonrpc":"2.0","id":-1e400,"method":"x"})",
+       R"({"jsonrpc":"2.0","id":7,"method":"chat","params":{"messages":[{"role":"user","content":"hi"}],"options":{"temperature":1e999}}})",
+       R"([{"jsonrpc":"2.0","id":1,"method":"models/list"},{"jsonrpc":"2.0","id":2,"method":"x","params":[1e309]}])"}) {
     INFO(body);
     send_body(s, body);
     auto r = s.read(5000);
@@ -159,8 +160,9 @@ TEST_CASE("defect 2: max_json_depth is configurable and validated") {
   // The largest allowed depth is safe too (the ASan build runs this with its bigger stack frames).
   r = s.request("initialize", {{"config", {{"max_json_depth", 4096}}}}, 4);
   REQUIRE(r.contains("result"));
-  std::string chat = R"({"jsonrpc":"2.0","id":5,"method":"chat","params":{"model":"openai/x","messages":[{"role":"user","content":"hi"}],"options":{"deep":)" +
-                     nested(4090) + "}}}";
+  std::string chat =
+      R"({"jsonrpc":"2.0","id":5,"method":"chat","params":{"model":"openai/x","messages":[{"role":"user","content":"hi"}],"options":{"deep":)" +
+      nested(4090) + "}}}";
   send_body(s, chat);
   auto reply = s.read_response(nullptr, 20000);
   REQUIRE(reply);
@@ -179,7 +181,8 @@ TEST_CASE("defect 10: ids are echoed exactly as written, in replies and in chat/
     REQUIRE(text);
     REQUIRE(text->find(R"("id":)" + id + ",") != std::string::npos);
     // An error reply and a batch member too.
-    send_body(s, R"([{"jsonrpc":"2.0","id":)" + id + R"(,"method":"no/such"}, {"jsonrpc":"2.0","id":)" + id + R"(,"method":"x","params":3}])");
+    send_body(s, R"([{"jsonrpc":"2.0","id":)" + id + R"(,"method":"no/such"}, {"jsonrpc":"2.0","id":)" + id +
+                     R"(,"method":"x","params":3}])");
     text = s.read_text();
     REQUIRE(text);
     size_t first = text->find(R"("id":)" + id + ",");
@@ -187,7 +190,8 @@ TEST_CASE("defect 10: ids are echoed exactly as written, in replies and in chat/
     REQUIRE(text->find(R"("id":)" + id + ",", first + 1) != std::string::npos);
   }
   // A streamed chat: every delta and the result carry the id's text.
-  send_body(s, R"({"jsonrpc":"2.0","id":1E2,"method":"chat","params":{"messages":[{"role":"user","content":"hello"}]}})");
+  send_body(s,
+            R"({"jsonrpc":"2.0","id":1E2,"method":"chat","params":{"messages":[{"role":"user","content":"hello"}]}})");
   int deltas = 0;
   for (;;) {
     auto text = s.read_text(10000);
@@ -234,7 +238,9 @@ TEST_CASE("defect 9: two in-flight requests with one id both get exactly one rep
   REQUIRE_FALSE(s.read(500));
 }
 
-TEST_CASE("defect 4: a response longer than max_response_bytes ends with a typed error, its partial text, and the transfer stopped") {
+TEST_CASE(
+    "defect 4: a response longer than max_response_bytes ends with a typed error, its partial text, and the transfer "
+    "stopped") {
   glm::mock::MockServer mock;
   ServerProcess s;
   Json cfg = openai_config(mock.url() + "/v1");
