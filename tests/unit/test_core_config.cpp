@@ -181,13 +181,13 @@ TEST_CASE("every numeric value has a range; out of it is an error naming the key
   };
   for (auto& c : cases) {
     INFO(c.overlay.dump());
-    Config cfg = Config::defaults();
+    glm::Config cfg = Config::defaults();
     auto err = apply_config(cfg, c.overlay);
     REQUIRE(err);
     REQUIRE(err->find(c.names) != std::string::npos);
     REQUIRE(err->find("[") != std::string::npos);  // says the range
   }
-  Config cfg = Config::defaults();
+  glm::Config cfg = Config::defaults();
   REQUIRE(cfg.max_response_bytes == 8 << 20);
   REQUIRE(cfg.max_json_depth == 512);
   REQUIRE_FALSE(apply_config(cfg, {{"max_response_bytes", 1 << 30},

@@ -10,6 +10,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "providers/registry.hpp"
 #include "server/server.hpp"
 
 using glm::Json;
@@ -42,7 +43,7 @@ TEST_CASE("~Server cancels every request in flight, each answered once (issue 11
   BlackHole hole;
   asio::io_context io;
   std::vector<Json> sent;
-  glm::Config config = glm::Config::defaults();
+  glm::Config config = glm::Config::defaults(glm::provider_kinds());
   REQUIRE_FALSE(glm::apply_config(
       config, {{"default_model", "openai/glm-4"},
                {"providers", {{"openai", {{"base_url", "http://127.0.0.1:" + std::to_string(hole.port) + "/v1"}}}}}}));
