@@ -5,6 +5,7 @@
 
 #include "server/listing.hpp"
 #include "server/chat_session.hpp"
+#include "server/complete_session.hpp"
 
 namespace glm {
 
@@ -14,10 +15,22 @@ Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::funct
       exit_(std::move(exit)),
       dispatcher_(std::move(send)) {
   dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
+  complete_ = std::make_unique<CompleteService>(CompleteService::Hooks{
+      io_, [this](const std::string& name) { return provider(name); }, [this] { return http_client(); }, cancels_,
+      [this] {
+        if (draining_ && idle() && !exiting_) {
+          exiting_ = true;
+          exit_(0);
+        }
+      }});
+  complete_->reconfigure(config_);
   register_methods();
 }
 
+bool Server::idle() const { return sessions_.empty() && complete_->active() == 0; }
+
 Server::~Server() {
+  complete_.reset();
   for (auto& [p, s] : sessions_) s->cancel();
   if (http_) http_->cancel_all();
 }
@@ -44,7 +57,7 @@ void Server::session_ended(ChatSession* session) {
   auto keep = std::move(it->second);
   sessions_.erase(it);
   cancels_.remove(keep->id());
-  if (draining_ && sessions_.empty() && !exiting_) {
+  if (draining_ && idle() && !exiting_) {
     exiting_ = true;
     exit_(0);
   }
@@ -86,14 +99,15 @@ void Server::register_methods() {
       // New settings take effect for new requests; in-flight ones keep the provider they started with.
       for (auto& [name, p] : providers_) retired_providers_.push_back(std::move(p));
       providers_.clear();
-      if (sessions_.empty()) retired_providers_.clear();
+      if (idle()) retired_providers_.clear();
       config_ = std::move(next);
       dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
+      complete_->reconfigure(config_);
     }
     if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
       spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));
     Json caps = {
-        {"methods", {"initialize", "shutdown", "chat", "explain", "models/list", "providers/list"}},
+        {"methods", {"initialize", "shutdown", "chat", "explain", "complete", "models/list", "providers/list"}},
         {"notifications", {"chat/delta"}},
         {"framing", {"content-length", "ndjson"}},
         {"cancel", true},
@@ -141,11 +155,12 @@ void Server::register_methods() {
   d.on_request("explain", [this](const Json& params, rpc::Reply& reply) {
     start_chat(parse_explain_params(params, config_), reply);
   });
+  d.on_request("complete", [this](const Json& params, rpc::Reply& reply) { complete_->start(params, config_, reply); });
 }
 
 void Server::input_closed(bool drain) {
-  if (drain && !sessions_.empty()) {
-    spdlog::info("stdin closed; waiting for {} request(s) in flight", sessions_.size());
+  if (drain && !idle()) {
+    spdlog::info("stdin closed; waiting for {} request(s) in flight", sessions_.size() + complete_->active());
     draining_ = true;
     return;
   }

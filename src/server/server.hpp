@@ -18,6 +18,7 @@
 namespace glm {
 
 class ChatSession;
+class CompleteService;
 
 class Server {
  public:
@@ -49,6 +50,7 @@ class Server {
   void register_methods();
   Json models_json();
   void start_chat(ChatRequest request, rpc::Reply& reply);
+  bool idle() const;  // no request in flight
 
   asio::io_context& io_;
   Config config_;
@@ -60,6 +62,7 @@ class Server {
   std::map<std::string, std::unique_ptr<Provider>> providers_;
   std::vector<std::unique_ptr<Provider>> retired_providers_;  // replaced by initialize; sessions may use them
   std::map<ChatSession*, std::shared_ptr<ChatSession>> sessions_;
+  std::unique_ptr<CompleteService> complete_;  // `complete` (server/complete_session.hpp)
   bool shutdown_requested_ = false;
   bool exiting_ = false;
   bool draining_ = false;
