@@ -27,7 +27,7 @@ Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::funct
   register_methods();
 }
 
-bool Server::idle() const { return sessions_.empty() && complete_->active() == 0; }
+bool Server::idle() const { return sessions_.empty() && (!complete_ || complete_->active() == 0); }
 
 Server::~Server() {
   complete_.reset();
