@@ -19,7 +19,7 @@ struct CompletionConfig {
   int max_tokens = 256;
   double temperature = 0.2;
   double top_p = 0.95;
-  int max_lines = 0;          // 0 = no line limit (options.max_lines per request)
+  int max_lines = 0;           // 0 = no line limit (options.max_lines per request)
   int64_t timeout_ms = 10000;  // connect, first byte and silence limit for one completion request
 };
 

@@ -92,12 +92,12 @@ std::string lower(std::string_view s) {
 // Tokens after which nothing belongs to the completion (end-of-text and role markers of GLM/CodeGeeX
 // and of common local FIM models).
 constexpr std::array<std::string_view, 12> kEndTokens = {
-    "<|endoftext|>", "<|user|>",      "<|assistant|>", "<|observation|>", "<|system|>", "<|im_end|>",
-    "<|end|>",       "<|eot_id|>",    "<|file_separator|>", "<|fim_pad|>", "<EOT>",     "</s>"};
+    "<|endoftext|>", "<|user|>",   "<|assistant|>",      "<|observation|>", "<|system|>", "<|im_end|>",
+    "<|end|>",       "<|eot_id|>", "<|file_separator|>", "<|fim_pad|>",     "<EOT>",      "</s>"};
 // FIM control tokens a model may echo; removed wherever they appear.
-constexpr std::array<std::string_view, 9> kFimTokens = {
-    "<|code_suffix|>", "<|code_prefix|>", "<|code_middle|>", "<|fim_prefix|>", "<|fim_suffix|>",
-    "<|fim_middle|>",  "<fim_prefix>",    "<fim_suffix>",    "<fim_middle>"};
+constexpr std::array<std::string_view, 9> kFimTokens = {"<|code_suffix|>", "<|code_prefix|>", "<|code_middle|>",
+                                                        "<|fim_prefix|>",  "<|fim_suffix|>",  "<|fim_middle|>",
+                                                        "<fim_prefix>",    "<fim_suffix>",    "<fim_middle>"};
 
 void cut_special_tokens(std::string& s) {
   size_t cut = s.size();
@@ -177,9 +177,24 @@ bool extract_fence(std::string& s) {
 bool is_prose_opener(std::string_view line) {
   std::string l = lower(trim(line));
   if (l.empty()) return false;
-  static constexpr std::string_view kOpeners[] = {
-      "here is", "here's", "sure", "certainly", "okay", "ok,", "the completion", "the missing", "the code to insert",
-      "the text to insert", "completion:", "output:", "answer:", "insert:", "以下", "这是", "补全", "好的"};
+  static constexpr std::string_view kOpeners[] = {"here is",
+                                                  "here's",
+                                                  "sure",
+                                                  "certainly",
+                                                  "okay",
+                                                  "ok,",
+                                                  "the completion",
+                                                  "the missing",
+                                                  "the code to insert",
+                                                  "the text to insert",
+                                                  "completion:",
+                                                  "output:",
+                                                  "answer:",
+                                                  "insert:",
+                                                  "以下",
+                                                  "这是",
+                                                  "补全",
+                                                  "好的"};
   for (auto o : kOpeners) {
     if (starts_with(l, o)) {
       char last = l.back();
@@ -192,8 +207,9 @@ bool is_prose_opener(std::string_view line) {
 
 bool is_prose_closer(std::string_view line) {
   std::string l = lower(trim(line));
-  static constexpr std::string_view kClosers[] = {"this ", "explanation", "note:", "note that", "the above", "in this ",
-                                                 "i've ", "i have ", "this completes", "这段", "说明", "解释"};
+  static constexpr std::string_view kClosers[] = {"this ",          "explanation", "note:", "note that",
+                                                  "the above",      "in this ",    "i've ", "i have ",
+                                                  "this completes", "这段",        "说明",  "解释"};
   for (auto c : kClosers) {
     if (starts_with(l, c)) return true;
   }
@@ -336,7 +352,8 @@ void cut_at_block_end(std::string& s, std::string_view prefix) {
       s = join_lines(lines, 0, i);
       return;
     }
-    for (char c : lines[i]) depth += bracket_value(c, '(', ')') + bracket_value(c, '[', ']') + bracket_value(c, '{', '}');
+    for (char c : lines[i])
+      depth += bracket_value(c, '(', ')') + bracket_value(c, '[', ']') + bracket_value(c, '{', '}');
   }
 }
 
@@ -403,34 +420,106 @@ std::vector<Context> trim_contexts(std::vector<Context> contexts, size_t max_cha
 std::string codegeex_language(std::string_view language, std::string_view path) {
   // Neovim filetypes (and a few common spellings) whose CodeGeeX name differs.
   static constexpr std::pair<std::string_view, std::string_view> kAlias[] = {
-      {"sh", "shell"},        {"bash", "shell"},         {"zsh", "shell"},
-      {"fish", "shell"},      {"csh", "tcsh"},           {"cs", "csharp"},
-      {"c#", "csharp"},       {"objc", "objective-c"},   {"objcpp", "objective-c++"},
-      {"javascriptreact", "jsx"}, {"typescriptreact", "tsx"}, {"fsharp", "f-sharp"},
-      {"make", "makefile"},   {"proto", "protocol-buffer"}, {"rst", "restructuredtext"},
-      {"plaintex", "tex"},    {"sml", "standard-ml"},    {"coffee", "coffeescript"},
-      {"asm", "assembly"},    {"nasm", "assembly"},      {"ps1", "powershell"},
-      {"rmd", "rmarkdown"},   {"elisp", "emacs-lisp"},   {"jsp", "java-server-pages"},
-      {"gdscript3", "gdscript"}, {"yml", "yaml"},        {"golang", "go"},
-      {"py", "python"},       {"rs", "rust"},            {"ts", "typescript"},
-      {"rb", "ruby"},         {"kt", "kotlin"},
+      {"sh", "shell"},
+      {"bash", "shell"},
+      {"zsh", "shell"},
+      {"fish", "shell"},
+      {"csh", "tcsh"},
+      {"cs", "csharp"},
+      {"c#", "csharp"},
+      {"objc", "objective-c"},
+      {"objcpp", "objective-c++"},
+      {"javascriptreact", "jsx"},
+      {"typescriptreact", "tsx"},
+      {"fsharp", "f-sharp"},
+      {"make", "makefile"},
+      {"proto", "protocol-buffer"},
+      {"rst", "restructuredtext"},
+      {"plaintex", "tex"},
+      {"sml", "standard-ml"},
+      {"coffee", "coffeescript"},
+      {"asm", "assembly"},
+      {"nasm", "assembly"},
+      {"ps1", "powershell"},
+      {"rmd", "rmarkdown"},
+      {"elisp", "emacs-lisp"},
+      {"jsp", "java-server-pages"},
+      {"gdscript3", "gdscript"},
+      {"yml", "yaml"},
+      {"golang", "go"},
+      {"py", "python"},
+      {"rs", "rust"},
+      {"ts", "typescript"},
+      {"rb", "ruby"},
+      {"kt", "kotlin"},
   };
   std::string l = lower(trim(language));
   if (l.empty()) {
     // From the path's extension.
-    static constexpr std::pair<std::string_view, std::string_view> kExt[] = {
-        {"py", "python"}, {"c", "c"}, {"h", "c"}, {"cc", "c++"}, {"cpp", "c++"}, {"cxx", "c++"}, {"hpp", "c++"},
-        {"hh", "c++"}, {"cu", "cuda"}, {"cs", "csharp"}, {"java", "java"}, {"kt", "kotlin"}, {"go", "go"},
-        {"rs", "rust"}, {"js", "javascript"}, {"mjs", "javascript"}, {"cjs", "javascript"}, {"jsx", "jsx"},
-        {"ts", "typescript"}, {"tsx", "tsx"}, {"vue", "vue"}, {"lua", "lua"}, {"rb", "ruby"}, {"php", "php"},
-        {"swift", "swift"}, {"scala", "scala"}, {"sh", "shell"}, {"bash", "shell"}, {"zsh", "shell"},
-        {"sql", "sql"}, {"html", "html"}, {"htm", "html"}, {"css", "css"}, {"md", "markdown"}, {"tex", "tex"},
-        {"r", "r"}, {"dart", "dart"}, {"hs", "haskell"}, {"ex", "elixir"}, {"exs", "elixir"}, {"erl", "erlang"},
-        {"clj", "clojure"}, {"ml", "ocaml"}, {"zig", "zig"}, {"jl", "julia"}, {"pl", "perl"}, {"m", "objective-c"},
-        {"mm", "objective-c++"}, {"yaml", "yaml"}, {"yml", "yaml"}, {"ps1", "powershell"}, {"f90", "fortran"},
-        {"v", "verilog"}, {"sv", "systemverilog"}, {"vhd", "vhdl"}, {"el", "emacs-lisp"}, {"proto", "protocol-buffer"},
-        {"cmake", "cmake"}, {"sol", "solidity"}, {"groovy", "groovy"}, {"tcl", "tcl"}, {"elm", "elm"}};
-    std::string_view base = path.substr(path.find_last_of('/') == std::string_view::npos ? 0 : path.find_last_of('/') + 1);
+    static constexpr std::pair<std::string_view, std::string_view> kExt[] = {{"py", "python"},
+                                                                             {"c", "c"},
+                                                                             {"h", "c"},
+                                                                             {"cc", "c++"},
+                                                                             {"cpp", "c++"},
+                                                                             {"cxx", "c++"},
+                                                                             {"hpp", "c++"},
+                                                                             {"hh", "c++"},
+                                                                             {"cu", "cuda"},
+                                                                             {"cs", "csharp"},
+                                                                             {"java", "java"},
+                                                                             {"kt", "kotlin"},
+                                                                             {"go", "go"},
+                                                                             {"rs", "rust"},
+                                                                             {"js", "javascript"},
+                                                                             {"mjs", "javascript"},
+                                                                             {"cjs", "javascript"},
+                                                                             {"jsx", "jsx"},
+                                                                             {"ts", "typescript"},
+                                                                             {"tsx", "tsx"},
+                                                                             {"vue", "vue"},
+                                                                             {"lua", "lua"},
+                                                                             {"rb", "ruby"},
+                                                                             {"php", "php"},
+                                                                             {"swift", "swift"},
+                                                                             {"scala", "scala"},
+                                                                             {"sh", "shell"},
+                                                                             {"bash", "shell"},
+                                                                             {"zsh", "shell"},
+                                                                             {"sql", "sql"},
+                                                                             {"html", "html"},
+                                                                             {"htm", "html"},
+                                                                             {"css", "css"},
+                                                                             {"md", "markdown"},
+                                                                             {"tex", "tex"},
+                                                                             {"r", "r"},
+                                                                             {"dart", "dart"},
+                                                                             {"hs", "haskell"},
+                                                                             {"ex", "elixir"},
+                                                                             {"exs", "elixir"},
+                                                                             {"erl", "erlang"},
+                                                                             {"clj", "clojure"},
+                                                                             {"ml", "ocaml"},
+                                                                             {"zig", "zig"},
+                                                                             {"jl", "julia"},
+                                                                             {"pl", "perl"},
+                                                                             {"m", "objective-c"},
+                                                                             {"mm", "objective-c++"},
+                                                                             {"yaml", "yaml"},
+                                                                             {"yml", "yaml"},
+                                                                             {"ps1", "powershell"},
+                                                                             {"f90", "fortran"},
+                                                                             {"v", "verilog"},
+                                                                             {"sv", "systemverilog"},
+                                                                             {"vhd", "vhdl"},
+                                                                             {"el", "emacs-lisp"},
+                                                                             {"proto", "protocol-buffer"},
+                                                                             {"cmake", "cmake"},
+                                                                             {"sol", "solidity"},
+                                                                             {"groovy", "groovy"},
+                                                                             {"tcl", "tcl"},
+                                                                             {"elm", "elm"}};
+    std::string_view base =
+        path.substr(path.find_last_of('/') == std::string_view::npos ? 0 : path.find_last_of('/') + 1);
     std::string name = lower(base);
     if (name == "makefile" || name == "gnumakefile") return "makefile";
     if (name == "dockerfile") return "dockerfile";

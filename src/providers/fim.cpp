@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "providers/registry.hpp"
 #include "core/prompts.hpp"
+#include "providers/registry.hpp"
 
 namespace glm::fim {
 
@@ -11,9 +11,12 @@ const std::vector<std::string> kCodeGeexStop = {"<|endoftext|>", "<|user|>", "<|
 
 std::string_view style_name(Style style) {
   switch (style) {
-    case Style::codegeex: return "codegeex";
-    case Style::chat: return "chat";
-    case Style::completions: return "completions";
+    case Style::codegeex:
+      return "codegeex";
+    case Style::chat:
+      return "chat";
+    case Style::completions:
+      return "completions";
   }
   return "chat";
 }
@@ -58,7 +61,7 @@ Json codegeex_body(const Request& r) {
 }
 
 Json completions_body(const Request& r) {
-  Json body = {{"model", r.model},         {"prompt", r.prefix},           {"suffix", r.suffix},
+  Json body = {{"model", r.model},           {"prompt", r.prefix},           {"suffix", r.suffix},
                {"max_tokens", r.max_tokens}, {"temperature", r.temperature}, {"top_p", r.top_p},
                {"stream", r.stream}};
   if (r.n > 1) body["n"] = r.n;
@@ -85,7 +88,8 @@ ChatRequest chat_request(const Request& r, std::string_view provider_type) {
   // Thinking costs seconds a completion does not have: off for models that think by default, where the
   // provider has a standard switch for it.
   if (provider_type == "zhipu" || provider_type == "dashscope-compat" || provider_type == "dashscope") {
-    if (const ModelInfo* info = find_model(provider_type, r.model); info && info->thinking) req.options.thinking = false;
+    if (const ModelInfo* info = find_model(provider_type, r.model); info && info->thinking)
+      req.options.thinking = false;
   }
   return req;
 }
@@ -159,8 +163,8 @@ std::vector<std::string> choice_texts(std::string_view raw) {
     std::string text;
     if (auto t = c.find("text"); t != c.end() && t->is_string()) {
       text = t->get<std::string>();
-    } else if (auto m = c.find("message"); m != c.end() && m->is_object() && m->contains("content") &&
-                                           (*m)["content"].is_string()) {
+    } else if (auto m = c.find("message");
+               m != c.end() && m->is_object() && m->contains("content") && (*m)["content"].is_string()) {
       text = (*m)["content"].get<std::string>();
     } else {
       continue;

@@ -46,12 +46,8 @@ Json usage_json(const std::optional<Usage>& u) {
 }
 
 Json answer_json(const CompleteAnswer& a, bool cached) {
-  Json out = {{"text", a.candidates.front()},
-              {"candidates", a.candidates},
-              {"model", a.model},
-              {"provider", a.provider},
-              {"finish_reason", a.finish_reason},
-              {"usage", a.usage}};
+  Json out = {{"text", a.candidates.front()}, {"candidates", a.candidates},       {"model", a.model},
+              {"provider", a.provider},       {"finish_reason", a.finish_reason}, {"usage", a.usage}};
   if (cached) out["cached"] = true;
   return out;
 }
@@ -111,7 +107,8 @@ CompleteJob parse_complete_params(const Json& params, const Config& config) {
       if (v.is_null()) continue;
       auto integer = [&](int64_t lo, int64_t hi) {
         if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-          throw invalid_params(path + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+          throw invalid_params(path + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                               "]");
         return static_cast<int>(v.get<int64_t>());
       };
       if (k == "max_tokens") {
@@ -469,7 +466,8 @@ void CompleteService::start(const Json& params, const Config& config, rpc::Reply
   if (!job.document.empty()) {
     auto it = by_document_.find(job.document);
     if (it != by_document_.end()) {
-      if (auto older = it->second.lock()) older->cancel("Request cancelled: superseded by a newer complete for the same document");
+      if (auto older = it->second.lock())
+        older->cancel("Request cancelled: superseded by a newer complete for the same document");
       by_document_.erase(job.document);
     }
   }
@@ -483,9 +481,8 @@ void CompleteService::start(const Json& params, const Config& config, rpc::Reply
   if (!provider) throw invalid_params("model: provider '" + job.request.provider + "' is not available");
   const std::string document = job.document;
   auto session = std::make_shared<CompleteSession>(
-      hooks_.http(), *provider, config.providers.at(job.request.provider), config.completion.timeout_ms,
-      std::move(job), std::move(reply),
-      [this](CompleteSession* s, const CompleteAnswer* answer) { ended(s, answer); });
+      hooks_.http(), *provider, config.providers.at(job.request.provider), config.completion.timeout_ms, std::move(job),
+      std::move(reply), [this](CompleteSession* s, const CompleteAnswer* answer) { ended(s, answer); });
   sessions_[session.get()] = session;
   if (!document.empty()) by_document_[document] = session;
   std::weak_ptr<CompleteSession> weak = session;

@@ -39,7 +39,7 @@ struct CompleteAnswer {
 
 // A parsed `complete` request.
 struct CompleteJob {
-  fim::Request request;   // trimmed to the budgets
+  fim::Request request;  // trimmed to the budgets
   fim::Style style = fim::Style::chat;
   std::string provider_kind;  // the instance's provider kind ("zhipu", "openai", ...)
   int max_lines = 0;

@@ -92,15 +92,14 @@ TEST_CASE("model outputs are cleaned into the text to insert") {
        "return a + b"},
       {"explanation after a blank line", py_prefix, py_suffix, "return a + b\n\nThis adds the two numbers.", true, 0,
        "return a + b"},
-      {"thinking before the answer", py_prefix, py_suffix, "<think>The user wants the sum.</think>\nreturn a + b",
-       true, 0, "return a + b"},
+      {"thinking before the answer", py_prefix, py_suffix, "<think>The user wants the sum.</think>\nreturn a + b", true,
+       0, "return a + b"},
       {"the prompt's tags echoed", py_prefix, py_suffix,
        "<code_before_cursor>def add(a, b):\n    </code_before_cursor>return a + b", true, 0, "return a + b"},
       {"indentation typed again", "if x:\n    ", "\n", "    y = 1", true, 0, "y = 1"},
       {"repeats the partial line (chat)", "for i in ra", "\n", "for i in range(10):", true, 0, "nge(10):"},
       {"repeats the partial line (codegeex)", "def f(x):\n    retu", "\n", "return x * 2", false, 0, "rn x * 2"},
-      {"repeats two lines before the cursor", "import os\nx = 1\ny = ", "\n", "x = 1\ny = x + 1", false, 0,
-       "x + 1"},
+      {"repeats two lines before the cursor", "import os\nx = 1\ny = ", "\n", "x = 1\ny = x + 1", false, 0, "x + 1"},
       {"writes the suffix's closing brace again", "int f(int x) {\n    ", "\n}\n", "return x * 2;\n}", false, 0,
        "return x * 2;"},
       {"writes the suffix's next statement", "int g() {\n    int a = 1;\n    ", "\n    return a;\n}\n",
@@ -149,8 +148,9 @@ TEST_CASE("the completion config section and providers' fim key") {
   glm::Config c = glm::Config::defaults(kinds);
   CHECK(c.completion.model == "zhipu/codegeex-4");
   CHECK(c.completion.prefix_chars == 6000);
-  REQUIRE_FALSE(glm::apply_config(c, {{"completion", {{"model", "openai/qwen"}, {"prefix_chars", 100}, {"cache_size", 0}}},
-                                      {"providers", {{"openai", {{"fim", "completions"}}}}}}));
+  REQUIRE_FALSE(
+      glm::apply_config(c, {{"completion", {{"model", "openai/qwen"}, {"prefix_chars", 100}, {"cache_size", 0}}},
+                            {"providers", {{"openai", {{"fim", "completions"}}}}}}));
   CHECK(c.completion.model == "openai/qwen");
   CHECK(c.completion.prefix_chars == 100);
   CHECK(c.completion.cache_size == 0);

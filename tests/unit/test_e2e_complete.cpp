@@ -89,10 +89,8 @@ TEST_CASE("CodeGeeX FIM: the request carries extra.target with every field and n
   Json b = Json::parse(reqs[0].body);
   CHECK(b["model"] == "codegeex-4");
   CHECK(b["messages"] == Json::array());
-  CHECK(b["extra"]["target"] == Json({{"path", "src/add.py"},
-                                      {"language", "python"},
-                                      {"code_prefix", kPyPrefix},
-                                      {"code_suffix", kPySuffix}}));
+  CHECK(b["extra"]["target"] ==
+        Json({{"path", "src/add.py"}, {"language", "python"}, {"code_prefix", kPyPrefix}, {"code_suffix", kPySuffix}}));
   CHECK(b["extra"]["contexts"] == Json::array({{{"path", "src/util.py"}, {"code", "def helper():\n    pass\n"}}}));
   CHECK(b["stop"] == Json::array({"<|endoftext|>", "<|user|>", "<|assistant|>", "<|observation|>"}));
   CHECK(b["stream"] == false);
@@ -156,8 +154,7 @@ TEST_CASE("OpenAI-compatible /completions with prompt and suffix, n candidates")
   INFO(r.dump());
   REQUIRE(r.contains("result"));
   CHECK(r["result"]["text"] == "return a + b");
-  CHECK(r["result"]["candidates"] ==
-        Json::array({"return a + b", "return a + b /*alt 1*/", "return a + b /*alt 2*/"}));
+  CHECK(r["result"]["candidates"] == Json::array({"return a + b", "return a + b /*alt 1*/", "return a + b /*alt 2*/"}));
   auto reqs = f.mock.requests();
   REQUIRE(reqs.size() == 1);
   CHECK(reqs[0].path() == "/v1/completions");
@@ -173,8 +170,8 @@ TEST_CASE("stream:true sends chat/delta with the raw text; the result's text is 
   Fixture f;
   std::vector<Json> notes;
   const std::string prefix = "# mock-reply:x = compute(1, 2)<|endoftext|>\nx = ";
-  Json r = f.complete({{"model", "zhipu/codegeex-4"}, {"prefix", prefix}, {"suffix", "\n"}, {"stream", true}}, "s",
-                      &notes);
+  Json r =
+      f.complete({{"model", "zhipu/codegeex-4"}, {"prefix", prefix}, {"suffix", "\n"}, {"stream", true}}, "s", &notes);
   INFO(r.dump());
   REQUIRE(r.contains("result"));
   std::string raw;
@@ -234,7 +231,8 @@ TEST_CASE("latest wins: a newer complete for the document cancels the older and 
 
 TEST_CASE("latest wins only within one document") {
   Fixture f;
-  f.server.send(rpc(1, "complete", {{"prefix", "# mock:stall_first_ms=300\n# mock-reply:one\n"}, {"document", "file:///a.py"}}));
+  f.server.send(
+      rpc(1, "complete", {{"prefix", "# mock:stall_first_ms=300\n# mock-reply:one\n"}, {"document", "file:///a.py"}}));
   REQUIRE(f.mock.wait_for_requests(1, std::chrono::seconds(5)));
   f.server.send(rpc(2, "complete", {{"prefix", "# mock-reply:two\n"}, {"document", "file:///b.py"}}));
   std::map<int, Json> replies;
