@@ -636,9 +636,18 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
     job->token_ready = true;
   }
   job->id = next_job_++;
-  // The command is accepted: answer now (some clients, e.g. eglot, wait for executeCommand
-  // synchronously); the work goes on with progress, and ends in showDocument/showMessage/applyEdit.
-  reply.result(nullptr);
+  // The command is accepted: it is answered at once (some clients, e.g. eglot, wait for executeCommand
+  // synchronously, with a timeout); the work goes on with progress and ends in showDocument /
+  // showMessage / applyEdit. The reply goes out *after* the requests this sends right away
+  // (workDoneProgress/create, showMessageRequest): eglot's jsonrpc.el stops reading a batch of
+  // messages at the reply it waits for, and would leave a request that follows it in the same read
+  // unprocessed until the server next writes.
+  struct ReplyLast {
+    rpc::Reply& r;
+    ~ReplyLast() {
+      if (!r.answered()) r.result(nullptr);
+    }
+  } reply_last{reply};
 
   if (!job->question.empty() || command == kExplain || command == kFix) return start_job(std::move(job));
   static const std::vector<std::string> kQuestions = {

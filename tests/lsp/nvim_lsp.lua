@@ -88,6 +88,15 @@ local client_id = vim.lsp.start_client({
 })
 -- --------------------------------------------------------------------------------------------------
 check(client_id ~= nil, 'start_client')
+-- Test instrumentation: record the work-done progress the client receives, then let Neovim handle it.
+local progress = {}
+local default_progress = vim.lsp.handlers['$/progress']
+vim.lsp.handlers['$/progress'] = function(err, result, ctx, config)
+  if result and result.value then
+    progress[#progress + 1] = result.value
+  end
+  return default_progress(err, result, ctx, config)
+end
 
 local file = tmp .. '/demo.lua'
 vim.fn.writefile({ '-- 注释 😀', 'local function add(a, b)', '  return a + b', 'end', 'local total = ad' }, file)
@@ -152,14 +161,9 @@ check(answer:find('return a + b', 1, true), 'the answer quotes the selection (mo
 check(vim.api.nvim_buf_get_name(0):find('glm%-server/answers/'), 'the answer lives in the cache directory')
 vim.cmd('close')
 
--- Progress was reported while the answer streamed.
-local progress_seen = false
-for _, m in ipairs(vim.lsp.util.get_progress_messages()) do
-  if m.title and m.title:find('GLM') then
-    progress_seen = true
-  end
-end
-check(progress_seen or client.messages ~= nil, 'work-done progress reached the client')
+-- Progress was reported while the answer streamed: begin (GLM: Explain), the text so far, end.
+check(#progress >= 2 and progress[1].kind == 'begin' and progress[1].title == 'GLM: Explain', 'progress began')
+check(progress[#progress].kind == 'end' and progress[#progress].message == 'done', 'progress ended')
 
 -- 3. Rewrite: the client-side command asks for the instruction; the server applies the edit.
 vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))

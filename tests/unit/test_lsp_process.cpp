@@ -291,7 +291,7 @@ TEST_CASE("lsp: Rewrite comes back as workspace/applyEdit on the selection, vers
     c.initialize(caps);
     // The selection follows CJK and emoji on the same line: its columns differ per encoding.
     c.open("file:///t/r.lua", "local s = '中😀' local v = 1\nreturn v\n", "lua", 7);
-    int64_t col = std::string(enc) == "utf-8" ? 18 : 13;  // start of "local v"
+    int64_t col = std::string(enc) == "utf-8" ? 20 : 16;  // start of "local v": 11 + 中 + 😀 + 2
     // The model's reply: prose around a fenced block, as models write them.
     std::string reply = c.answers + "/reply.txt";
     std::ofstream(reply) << "Sure! Here it is:\n\n```lua\nlocal v = 1 + 0\n```\n\nThis keeps `v` the same.\n";
