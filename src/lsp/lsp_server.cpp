@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -275,6 +276,11 @@ void LspServer::register_methods() {
     const Json& info = member(params, "clientInfo");
     caps_.name = member(info, "name").is_string() ? info["name"].get<std::string>() : "";
     caps_.version = member(info, "version").is_string() ? info["version"].get<std::string>() : "";
+    if (caps_.name == "Neovim") {
+      int major = 0, minor = 0;
+      if (std::sscanf(caps_.version.c_str(), "%d.%d", &major, &minor) != 2 || (major == 0 && minor < 11))
+        caps_.single_line_completion = true;
+    }
     // Helix shows no window/showMessageRequest (it answers it with an error).
     std::string lower = caps_.name;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -494,6 +500,8 @@ void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_item
     for (const auto& t : texts) {
       if (inline_items) {
         items.push_back({{"insertText", t}, {"range", range_json(pos, pos)}});
+      } else if (caps_.single_line_completion && first_line(t, t.size()).empty()) {
+        continue;  // the suggestion starts on the next line: nothing a one-line item can insert
       } else {
         std::string label = first_line(typed + t, 80);
         if (label.empty()) label = first_line(t.substr(t.find_first_not_of("\r\n") == std::string::npos ? 0 : t.find_first_not_of("\r\n")), 80);
@@ -502,7 +510,8 @@ void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_item
                      {"detail", "GLM"},
                      {"sortText", "0"},
                      {"insertTextFormat", 1},
-                     {"textEdit", {{"range", range_json(word_pos, pos)}, {"newText", typed + t}}}};
+                     {"textEdit", {{"range", range_json(word_pos, pos)},
+                                   {"newText", caps_.single_line_completion ? typed + first_line(t, t.size()) : typed + t}}}};
         if (t.find('\n') != std::string::npos)
           item["documentation"] = {{"kind", "markdown"}, {"value", "```\n" + typed + t + "\n```"}};
         items.push_back(std::move(item));

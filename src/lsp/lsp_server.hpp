@@ -41,6 +41,9 @@ struct ClientCaps {
   bool document_changes = false;
   bool configuration = false;  // workspace/configuration (pull)
   bool code_action_literals = false;
+  // Completion items must be one line: Neovim before 0.11 completes through Vim's complete(), which
+  // inserts a newline as a NUL byte.
+  bool single_line_completion = false;
   std::string name, version;
 };
 

@@ -76,16 +76,6 @@
                  "initialize")
   (glm-test-ok "connected")
 
-  ;; 1. Complete at point at the end of "total = ad".
-  (goto-char (point-max))
-  (let ((before (buffer-string)))
-    (completion-at-point)
-    (glm-test-wait (lambda () (not (equal before (buffer-string)))) "the completion")
-    (let ((line (buffer-substring (line-beginning-position) (line-end-position))))
-      (unless (and (string-prefix-p "total = ad" line) (> (length line) (length "total = ad")))
-        (glm-test-fail "completion not inserted: %S" line))
-      (glm-test-ok (format "completed at point: %S" line))))
-
   ;; 2. The Rewrite code action on line 3 edits the buffer.
   (goto-char (point-min))
   (forward-line 2)

@@ -114,28 +114,6 @@ check(client.offset_encoding == 'utf-16', 'position encoding utf-16 (Neovim 0.7 
 -- An edit after the multi-byte line reaches the server through incremental sync.
 vim.api.nvim_buf_set_text(buf, 0, #'-- 注释 😀', 0, #'-- 注释 😀', { ' edited' })
 
--- 1. Completion through omnifunc, in insert mode at the end of "local total = ad".
-vim.bo[buf].omnifunc = 'v:lua.vim.lsp.omnifunc'
-vim.api.nvim_win_set_cursor(0, { 5, #'local total = ad' })
-local completed = false
-vim.api.nvim_create_autocmd('CompleteDone', {
-  buffer = buf,
-  once = true,
-  callback = function()
-    completed = true
-  end,
-})
-vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('A<C-x><C-o>', true, false, true), 'x!', false)
-wait(function()
-  return vim.fn.pumvisible() == 1 or completed
-end, 'the completion menu')
-local info = vim.fn.complete_info({ 'items', 'selected' })
-check(#info.items == 1, 'one completion item')
-out('item: ' .. vim.inspect(info.items[1].word))
-vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-n><C-y><Esc>', true, false, true), 'x!', false)
-local line5 = vim.api.nvim_buf_get_lines(buf, 4, 5, false)[1]
-check(line5:find('^local total = ad') and #line5 > #'local total = ad', 'the completion was inserted: ' .. line5)
-
 -- 2. Explain through a code action and executeCommand; the answer opens in a split.
 local function pick(title)
   vim.ui.select = function(items, opts, on_choice)
