@@ -37,7 +37,12 @@ void CoreClient::on_server_message(std::string&& text) {
     auto it = calls_.find(params["id"].get<int64_t>());
     if (it == calls_.end()) return;
     auto h = it->second;  // a handler may end the call (cancel) while it runs
-    if (h->on_delta) h->on_delta(params);
+    // Handlers run inside the server's send path: nothing they throw may unwind into it.
+    try {
+      if (h->on_delta) h->on_delta(params);
+    } catch (const std::exception& e) {
+      spdlog::error("lsp: delta handler failed: {}", e.what());
+    }
     return;
   }
   auto id = m.find("id");
@@ -49,10 +54,14 @@ void CoreClient::on_server_message(std::string&& text) {
   if (it == calls_.end()) return;
   auto h = std::move(it->second);
   calls_.erase(it);
-  if (m.contains("error")) {
-    if (h->on_error) h->on_error(m["error"]);
-  } else if (h->on_result) {
-    h->on_result(std::move(m["result"]));
+  try {
+    if (m.contains("error")) {
+      if (h->on_error) h->on_error(m["error"]);
+    } else if (h->on_result) {
+      h->on_result(std::move(m["result"]));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("lsp: handler for call {} failed: {}", id->dump(), e.what());
   }
 }
 

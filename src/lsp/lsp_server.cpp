@@ -150,6 +150,7 @@ LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std:
       max_document_bytes_(config.max_message_bytes) {
   core_client_.set_target([this](rpc::Frame&& f) { core_.dispatcher().dispatch(std::move(f)); });
   dispatcher_.set_response_handler([this](const Json& r) { on_client_response(r); });
+  dispatcher_.set_max_depth(static_cast<size_t>(config.max_json_depth));
   if (const char* d = std::getenv("GLM_LSP_ANSWERS_DIR"); d && *d) answers_dir_override_ = d;
   register_methods();
 }
@@ -211,7 +212,10 @@ void LspServer::untrack(const Json& lsp_id) { cancellable_.erase(rpc::to_wire(ls
 void LspServer::apply_config(const Json& config, std::function<void(const Json* error)> done) {
   auto cb = std::make_shared<std::function<void(const Json*)>>(std::move(done));
   CoreClient::Handlers h;
-  h.on_result = [cb](Json) { (*cb)(nullptr); };
+  h.on_result = [this, cb](Json) {
+    dispatcher_.set_max_depth(static_cast<size_t>(core_.config().max_json_depth));
+    (*cb)(nullptr);
+  };
   h.on_error = [cb](const Json& e) { (*cb)(&e); };
   core_client_.call("initialize", {{"config", config}}, std::move(h));
 }
@@ -296,16 +300,21 @@ void LspServer::register_methods() {
     auto r = std::make_shared<rpc::Reply>(std::move(reply));
     CoreClient::Handlers h;
     h.on_error = [r](const Json& e) { reply_error(*r, e); };
-    h.on_result = [this, r](Json) {
+    h.on_result = [this, r](Json core_result) {
       initialized_ = true;
+      dispatcher_.set_max_depth(static_cast<size_t>(core_.config().max_json_depth));
       Json capabilities = {
           {"positionEncoding", encoding_name(caps_.encoding)},
           {"textDocumentSync", {{"openClose", true}, {"change", 2}}},
-          {"completionProvider", {{"resolveProvider", false}}},
-          {"inlineCompletionProvider", Json::object()},
           {"codeActionProvider", {{"codeActionKinds", {"quickfix", "refactor.rewrite"}}, {"resolveProvider", false}}},
           {"executeCommandProvider", {{"commands", {kExplain, kAsk, kRewrite, kFix}}}},
       };
+      // Completion is served by the server's `complete` method: offered when the server has it.
+      const Json& methods = member(member(core_result, "capabilities"), "methods");
+      if (methods.is_array() && std::find(methods.begin(), methods.end(), Json("complete")) != methods.end()) {
+        capabilities["completionProvider"] = {{"resolveProvider", false}};
+        capabilities["inlineCompletionProvider"] = Json::object();
+      }
       Json result = {{"capabilities", capabilities}, {"serverInfo", {{"name", "glm-server"}, {"version", GLM_VERSION}}}};
       if (caps_.offset_encoding_ext) result["offsetEncoding"] = encoding_name(caps_.encoding);
       r->result(std::move(result));
@@ -801,8 +810,8 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
   if (!job->question.empty()) md += "> " + job->question + "\n\n";
   md += text;
   if (md.empty() || md.back() != '\n') md += "\n";
-  if (member(result, "model").is_string())
-    md += "\n---\n*" + member(result, "provider").get<std::string>() + "/" + result["model"].get<std::string>() + "*\n";
+  if (member(result, "model").is_string() && member(result, "provider").is_string())
+    md += "\n---\n*" + result["provider"].get<std::string>() + "/" + result["model"].get<std::string>() + "*\n";
 
   auto fallback = [this, job, text] { show_message(3, job->title + "\n\n" + text); };
   if (!caps_.show_document) return fallback();

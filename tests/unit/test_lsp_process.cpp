@@ -406,4 +406,12 @@ TEST_CASE("lsp: bad input gets errors, never a crash") {
   change("file:///t/x.lua", {{"range", "bad"}, {"text", "y"}});
   Json r = c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///t/x.lua"}}}, {"range", range(0, 0, 0, 1)}});
   CHECK(r["result"].size() == 3);
+  // Nesting deeper than max_json_depth is refused before parsing, as in JSON-RPC mode.
+  std::string deep = R"({"jsonrpc":"2.0","id":99,"method":"textDocument/codeAction","params":{"x":)" +
+                     std::string(2000, '[') + std::string(2000, ']') + "}}";
+  c.server.write_raw("Content-Length: " + std::to_string(deep.size()) + "\r\n\r\n" + deep);
+  auto m = c.pump(5000);
+  REQUIRE(m);
+  CHECK((*m)["error"]["code"] == -32700);
+  CHECK(c.request("shutdown", nullptr)["result"].is_null());
 }
