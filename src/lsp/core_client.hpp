@@ -20,9 +20,9 @@ using Json = rpc::Json;
 class CoreClient {
  public:
   struct Handlers {
-    std::function<void(const Json& delta)> on_delta;   // chat/delta params ({id, seq, content?, ...})
-    std::function<void(Json result)> on_result;        // once, or on_error once
-    std::function<void(const Json& error)> on_error;   // the error object {code, message, data?}
+    std::function<void(const Json& delta)> on_delta;  // chat/delta params ({id, seq, content?, ...})
+    std::function<void(Json result)> on_result;       // once, or on_error once
+    std::function<void(const Json& error)> on_error;  // the error object {code, message, data?}
   };
 
   // Where requests go: the server's Dispatcher::dispatch.

@@ -6,9 +6,12 @@ namespace glm::lsp {
 
 const char* encoding_name(Encoding e) {
   switch (e) {
-    case Encoding::utf8: return "utf-8";
-    case Encoding::utf16: return "utf-16";
-    case Encoding::utf32: return "utf-32";
+    case Encoding::utf8:
+      return "utf-8";
+    case Encoding::utf16:
+      return "utf-16";
+    case Encoding::utf32:
+      return "utf-32";
   }
   return "utf-16";
 }
@@ -44,9 +47,12 @@ namespace {
 // Code units of one code point of `len` UTF-8 bytes in encoding `e`.
 int64_t units_of(size_t len, Encoding e) {
   switch (e) {
-    case Encoding::utf8: return static_cast<int64_t>(len);
-    case Encoding::utf16: return len == 4 ? 2 : 1;
-    case Encoding::utf32: return 1;
+    case Encoding::utf8:
+      return static_cast<int64_t>(len);
+    case Encoding::utf16:
+      return len == 4 ? 2 : 1;
+    case Encoding::utf32:
+      return 1;
   }
   return 1;
 }

@@ -127,15 +127,15 @@ struct LspServer::Job {
   std::string title;    // "GLM: Explain"
   std::string uri, path, language;
   int64_t version = 0;
-  Position start, end;           // the range rewritten / explained (after expansion)
+  Position start, end;  // the range rewritten / explained (after expansion)
   std::string code, before, after;
-  std::string question;          // ask; instruction for rewrite/fix
-  Json work_done_token;          // from the client, or created here
+  std::string question;  // ask; instruction for rewrite/fix
+  Json work_done_token;  // from the client, or created here
   bool token_ready = false;
   bool begun = false;
   int64_t core_id = 0;
   bool done = false;
-  std::string text;              // the answer so far
+  std::string text;  // the answer so far
   std::unique_ptr<asio::steady_timer> report_timer;
   bool report_pending = false;
   std::chrono::steady_clock::time_point last_report{};
@@ -146,7 +146,8 @@ LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std:
       send_(send),
       exit_(exit),
       dispatcher_(send),
-      core_(io, config, [this](rpc::Framing, std::string&& m) { core_client_.on_server_message(std::move(m)); }, exit),
+      core_(
+          io, config, [this](rpc::Framing, std::string&& m) { core_client_.on_server_message(std::move(m)); }, exit),
       max_document_bytes_(config.max_message_bytes) {
   core_client_.set_target([this](rpc::Frame&& f) { core_.dispatcher().dispatch(std::move(f)); });
   dispatcher_.set_response_handler([this](const Json& r) { on_client_response(r); });
@@ -178,7 +179,8 @@ void LspServer::request_client(const std::string& method, Json params,
                                std::function<void(const Json&, const Json&)> done) {
   int64_t id = next_client_request_++;
   client_requests_[id] = std::move(done);
-  send_(framing_, rpc::to_wire(Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}}));
+  send_(framing_,
+        rpc::to_wire(Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}}));
 }
 
 void LspServer::on_client_response(const Json& r) {
@@ -225,9 +227,8 @@ void LspServer::pull_configuration() {
   request_client("workspace/configuration", {{"items", Json::array({{{"section", "glm"}}})}},
                  [this](const Json& result, const Json& error) {
                    if (!error.is_null() || !result.is_array() || result.empty()) return;
-                   Json cfg = extract_config(result[0].is_object() && !result[0].contains("glm")
-                                                 ? Json{{"glm", result[0]}}
-                                                 : result[0]);
+                   Json cfg = extract_config(
+                       result[0].is_object() && !result[0].contains("glm") ? Json{{"glm", result[0]}} : result[0]);
                    if (cfg.is_null()) return;
                    apply_config(cfg, [this](const Json* e) {
                      if (e) show_message(1, "GLM: invalid configuration: " + e->value("message", std::string()));
@@ -240,7 +241,8 @@ void LspServer::register_methods() {
 
   d.set_request_gate([this](const std::string& method, rpc::Reply& reply) {
     if (shutdown_) {
-      reply.error(rpc::code::invalid_request, "Invalid Request: the server is shutting down ('" + method + "' after 'shutdown')");
+      reply.error(rpc::code::invalid_request,
+                  "Invalid Request: the server is shutting down ('" + method + "' after 'shutdown')");
       return true;
     }
     if (!initialized_ && method != "initialize") {
@@ -276,7 +278,8 @@ void LspServer::register_methods() {
     caps_.apply_edit = member(ws, "applyEdit") == true;
     caps_.document_changes = member(member(ws, "workspaceEdit"), "documentChanges") == true;
     caps_.configuration = member(ws, "configuration") == true;
-    caps_.code_action_literals = !member(member(member(caps, "textDocument"), "codeAction"), "codeActionLiteralSupport").is_null();
+    caps_.code_action_literals =
+        !member(member(member(caps, "textDocument"), "codeAction"), "codeActionLiteralSupport").is_null();
     const Json& info = member(params, "clientInfo");
     caps_.name = member(info, "name").is_string() ? info["name"].get<std::string>() : "";
     caps_.version = member(info, "version").is_string() ? info["version"].get<std::string>() : "";
@@ -315,7 +318,8 @@ void LspServer::register_methods() {
         capabilities["completionProvider"] = {{"resolveProvider", false}};
         capabilities["inlineCompletionProvider"] = Json::object();
       }
-      Json result = {{"capabilities", capabilities}, {"serverInfo", {{"name", "glm-server"}, {"version", GLM_VERSION}}}};
+      Json result = {{"capabilities", capabilities},
+                     {"serverInfo", {{"name", "glm-server"}, {"version", GLM_VERSION}}}};
       if (caps_.offset_encoding_ext) result["offsetEncoding"] = encoding_name(caps_.encoding);
       r->result(std::move(result));
     };
@@ -375,23 +379,23 @@ void LspServer::register_methods() {
     for (auto& [id, entry] : jobs_) {
       auto job = entry;  // job_done erases the map's entry
       if (job->work_done_token == token && !job->done) {
-        if (job->core_id && core_client_.in_flight(job->core_id)) core_client_.cancel(job->core_id);
-        else job_done(job, nullptr, nullptr);
+        if (job->core_id && core_client_.in_flight(job->core_id))
+          core_client_.cancel(job->core_id);
+        else
+          job_done(job, nullptr, nullptr);
         return;
       }
     }
   });
 
-  d.on_request("textDocument/inlineCompletion", [this](const Json& params, rpc::Reply& reply) {
-    complete(params, reply, true);
-  });
-  d.on_request("textDocument/completion", [this](const Json& params, rpc::Reply& reply) {
-    complete(params, reply, false);
-  });
-  d.on_request("textDocument/codeAction", [this](const Json& params, rpc::Reply& reply) { code_action(params, reply); });
-  d.on_request("workspace/executeCommand", [this](const Json& params, rpc::Reply& reply) {
-    execute_command(params, reply);
-  });
+  d.on_request("textDocument/inlineCompletion",
+               [this](const Json& params, rpc::Reply& reply) { complete(params, reply, true); });
+  d.on_request("textDocument/completion",
+               [this](const Json& params, rpc::Reply& reply) { complete(params, reply, false); });
+  d.on_request("textDocument/codeAction",
+               [this](const Json& params, rpc::Reply& reply) { code_action(params, reply); });
+  d.on_request("workspace/executeCommand",
+               [this](const Json& params, rpc::Reply& reply) { execute_command(params, reply); });
 }
 
 void LspServer::did_open(const Json& params) {
@@ -499,11 +503,14 @@ void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_item
     std::vector<std::string> texts;
     if (result.contains("candidates") && result["candidates"].is_array()) {
       for (const auto& c : result["candidates"]) {
-        if (c.is_string()) texts.push_back(c.get<std::string>());
-        else if (c.is_object() && c.contains("text") && c["text"].is_string()) texts.push_back(c["text"].get<std::string>());
+        if (c.is_string())
+          texts.push_back(c.get<std::string>());
+        else if (c.is_object() && c.contains("text") && c["text"].is_string())
+          texts.push_back(c["text"].get<std::string>());
       }
     }
-    if (texts.empty() && result.contains("text") && result["text"].is_string()) texts.push_back(result["text"].get<std::string>());
+    if (texts.empty() && result.contains("text") && result["text"].is_string())
+      texts.push_back(result["text"].get<std::string>());
     texts.erase(std::remove(texts.begin(), texts.end(), std::string()), texts.end());
     Json items = Json::array();
     for (const auto& t : texts) {
@@ -513,21 +520,26 @@ void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_item
         continue;  // the suggestion starts on the next line: nothing a one-line item can insert
       } else {
         std::string label = first_line(typed + t, 80);
-        if (label.empty()) label = first_line(t.substr(t.find_first_not_of("\r\n") == std::string::npos ? 0 : t.find_first_not_of("\r\n")), 80);
+        if (label.empty())
+          label = first_line(
+              t.substr(t.find_first_not_of("\r\n") == std::string::npos ? 0 : t.find_first_not_of("\r\n")), 80);
         Json item = {{"label", label},
                      {"kind", 1},
                      {"detail", "GLM"},
                      {"sortText", "0"},
                      {"insertTextFormat", 1},
-                     {"textEdit", {{"range", range_json(word_pos, pos)},
-                                   {"newText", caps_.single_line_completion ? typed + first_line(t, t.size()) : typed + t}}}};
+                     {"textEdit",
+                      {{"range", range_json(word_pos, pos)},
+                       {"newText", caps_.single_line_completion ? typed + first_line(t, t.size()) : typed + t}}}};
         if (t.find('\n') != std::string::npos)
           item["documentation"] = {{"kind", "markdown"}, {"value", "```\n" + typed + t + "\n```"}};
         items.push_back(std::move(item));
       }
     }
-    if (inline_items) r->result({{"items", std::move(items)}});
-    else r->result({{"isIncomplete", true}, {"items", std::move(items)}});
+    if (inline_items)
+      r->result({{"items", std::move(items)}});
+    else
+      r->result({{"isIncomplete", true}, {"items", std::move(items)}});
   };
   *core_id = core_client_.call("complete", std::move(core_params), std::move(h));
   if (core_client_.in_flight(*core_id)) {
@@ -586,7 +598,8 @@ void LspServer::code_action(const Json& params, rpc::Reply& reply) {
 void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   const std::string command = need_string(params, "command", "");
   if (command != kExplain && command != kAsk && command != kRewrite && command != kFix)
-    throw rpc::invalid_params("command: unknown command '" + command + "' (glm.explain, glm.ask, glm.rewrite, glm.fix)");
+    throw rpc::invalid_params("command: unknown command '" + command +
+                              "' (glm.explain, glm.ask, glm.rewrite, glm.fix)");
   const Json& arguments = member(params, "arguments");
   if (!arguments.is_array() || arguments.empty() || !arguments[0].is_object())
     throw rpc::invalid_params("arguments: expected [{uri, range, ...}]");
@@ -639,7 +652,8 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
     if (diags.is_array()) {
       for (const auto& dg : diags) {
         if (!member(dg, "message").is_string()) continue;
-        Position dp = member(dg, "range").is_object() ? parse_range(dg["range"], "diagnostics[].range").start : Position{};
+        Position dp =
+            member(dg, "range").is_object() ? parse_range(dg["range"], "diagnostics[].range").start : Position{};
         msgs += "- line " + std::to_string(dp.line + 1) + ": " + dg["message"].get<std::string>();
         if (member(dg, "source").is_string()) msgs += " (" + dg["source"].get<std::string>() + ")";
         msgs += "\n";
@@ -648,8 +662,12 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
     if (msgs.empty()) throw rpc::invalid_params("arguments[0].diagnostics: expected [{range, message}]");
     job->question = "Fix the problem reported by these diagnostics, changing as little as possible:\n" + msgs;
   }
-  job->title = command == kExplain ? "GLM: Explain" : command == kAsk ? "GLM: Ask" : command == kRewrite ? "GLM: Rewrite" : "GLM: Fix";
-  if (params.contains("workDoneToken") && (params["workDoneToken"].is_string() || params["workDoneToken"].is_number_integer())) {
+  job->title = command == kExplain   ? "GLM: Explain"
+               : command == kAsk     ? "GLM: Ask"
+               : command == kRewrite ? "GLM: Rewrite"
+                                     : "GLM: Fix";
+  if (params.contains("workDoneToken") &&
+      (params["workDoneToken"].is_string() || params["workDoneToken"].is_number_integer())) {
     job->work_done_token = params["workDoneToken"];
     job->token_ready = true;
   }
@@ -668,12 +686,12 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   } reply_last{reply};
 
   if (!job->question.empty() || command == kExplain || command == kFix) return start_job(std::move(job));
-  static const std::vector<std::string> kQuestions = {
-      "What does this code do?", "Are there bugs or unhandled edge cases?", "How could it be simpler or faster?",
-      "How would I test it?"};
-  static const std::vector<std::string> kInstructions = {
-      "Improve it: fix bugs and simplify, keeping its behaviour", "Simplify it", "Add comments",
-      "Add error handling", "Make it more idiomatic"};
+  static const std::vector<std::string> kQuestions = {"What does this code do?",
+                                                      "Are there bugs or unhandled edge cases?",
+                                                      "How could it be simpler or faster?", "How would I test it?"};
+  static const std::vector<std::string> kInstructions = {"Improve it: fix bugs and simplify, keeping its behaviour",
+                                                         "Simplify it", "Add comments", "Add error handling",
+                                                         "Make it more idiomatic"};
   const auto& choices = command == kAsk ? kQuestions : kInstructions;
   if (!caps_.show_message_request) {
     job->question = choices[0];
@@ -703,13 +721,17 @@ void LspServer::start_job(std::shared_ptr<Job> job) {
                      auto j = weak.lock();
                      if (!j || !error.is_null() || j->done) return;
                      j->token_ready = true;
-                     progress(j, {{"kind", "begin"}, {"title", j->title}, {"cancellable", true},
+                     progress(j, {{"kind", "begin"},
+                                  {"title", j->title},
+                                  {"cancellable", true},
                                   {"message", std::filesystem::path(j->path).filename().string()}});
                      j->begun = true;
                      if (!j->text.empty()) job_report(j);
                    });
   } else if (job->token_ready) {
-    progress(job, {{"kind", "begin"}, {"title", job->title}, {"cancellable", true},
+    progress(job, {{"kind", "begin"},
+                   {"title", job->title},
+                   {"cancellable", true},
                    {"message", std::filesystem::path(job->path).filename().string()}});
     job->begun = true;
   }
@@ -783,22 +805,26 @@ void LspServer::job_done(const std::shared_ptr<Job>& job, const Json* result, co
   if (job->report_timer) job->report_timer->cancel();
   jobs_.erase(job->id);
   if (job->begun) {
-    std::string how = result ? "done" : !error ? "cancelled"
-                                      : error->value("code", 0) == rpc::code::request_cancelled ? "cancelled"
-                                                                                                : "failed";
+    std::string how = result                                                    ? "done"
+                      : !error                                                  ? "cancelled"
+                      : error->value("code", 0) == rpc::code::request_cancelled ? "cancelled"
+                                                                                : "failed";
     progress(job, {{"kind", "end"}, {"message", how}});
   }
   if (error) {
     if (error->value("code", 0) == rpc::code::request_cancelled) return;
-    std::string kind = member(member(*error, "data"), "kind").is_string() ? (*error)["data"]["kind"].get<std::string>() : "";
+    std::string kind =
+        member(member(*error, "data"), "kind").is_string() ? (*error)["data"]["kind"].get<std::string>() : "";
     show_message(1, job->title + " failed: " + error->value("message", std::string("error")) +
                         (kind.empty() ? "" : " (" + kind + ")"));
     return;
   }
   if (!result) return;
   std::string content = member(*result, "content").is_string() ? (*result)["content"].get<std::string>() : job->text;
-  if (job->command == kExplain || job->command == kAsk) deliver_answer(job, content, *result);
-  else deliver_edit(job, content);
+  if (job->command == kExplain || job->command == kAsk)
+    deliver_answer(job, content, *result);
+  else
+    deliver_edit(job, content);
 }
 
 void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::string& text, const Json& result) {
@@ -806,7 +832,8 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
   std::string lines = std::to_string(job->start.line + 1);
   int64_t last = job->end.character == 0 && job->end.line > job->start.line ? job->end.line : job->end.line + 1;
   if (last > job->start.line + 1) lines += "-" + std::to_string(last);
-  std::string md = "# " + job->title + ": `" + name + "` line" + (last > job->start.line + 1 ? "s " : " ") + lines + "\n\n";
+  std::string md =
+      "# " + job->title + ": `" + name + "` line" + (last > job->start.line + 1 ? "s " : " ") + lines + "\n\n";
   if (!job->question.empty()) md += "> " + job->question + "\n\n";
   md += text;
   if (md.empty() || md.back() != '\n') md += "\n";
@@ -818,8 +845,8 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
   std::error_code ec;
   std::filesystem::path dir = answers_dir();
   std::filesystem::create_directories(dir, ec);
-  std::filesystem::path file = dir / (timestamp() + "-" + std::to_string(job->id) + "-" +
-                                      (job->command == kAsk ? "ask" : "explain") + ".md");
+  std::filesystem::path file =
+      dir / (timestamp() + "-" + std::to_string(job->id) + "-" + (job->command == kAsk ? "ask" : "explain") + ".md");
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     if (!out || !(out << md) || !out.flush()) {
@@ -833,7 +860,8 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
        it.increment(ec))
     if (it->path().extension() == ".md") entries.push_back(*it);
   if (entries.size() > kKeepAnswers) {
-    std::sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) { return x.path().filename() < y.path().filename(); });
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.path().filename() < y.path().filename(); });
     for (size_t i = 0; i + kKeepAnswers < entries.size(); ++i) std::filesystem::remove(entries[i].path(), ec);
   }
   request_client("window/showDocument", {{"uri", path_to_uri(file.string())}, {"takeFocus", true}},
@@ -864,9 +892,8 @@ void LspServer::deliver_edit(const std::shared_ptr<Job>& job, const std::string&
   Json edit = {{"range", range_json(job->start, job->end)}, {"newText", code}};
   Json wedit;
   if (caps_.document_changes) {
-    wedit = {{"documentChanges",
-              Json::array({{{"textDocument", {{"uri", job->uri}, {"version", job->version}}},
-                            {"edits", Json::array({edit})}}})}};
+    wedit = {{"documentChanges", Json::array({{{"textDocument", {{"uri", job->uri}, {"version", job->version}}},
+                                               {"edits", Json::array({edit})}}})}};
   } else {
     wedit = {{"changes", {{job->uri, Json::array({edit})}}}};
   }

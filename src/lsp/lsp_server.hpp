@@ -109,7 +109,7 @@ class LspServer {
   bool shutdown_ = false;
   int64_t max_document_bytes_;
 
-  std::map<std::string, int64_t> cancellable_;      // LSP request id (wire text) → core call id
+  std::map<std::string, int64_t> cancellable_;        // LSP request id (wire text) → core call id
   std::map<std::string, int64_t> latest_completion_;  // document URI → core call id in flight
   int64_t next_client_request_ = 1;
   std::map<int64_t, std::function<void(const Json&, const Json&)>> client_requests_;

@@ -50,8 +50,8 @@ nlohmann::json build_rewrite_messages(const RewriteInput& in) {
   if (!in.before.empty()) append_block(user, "Context: the code just before the selection", in.before, in.language);
   if (!in.after.empty()) append_block(user, "Context: the code just after the selection", in.after, in.language);
   user += "Instruction: " + in.instruction;
-  return nlohmann::json::array({{{"role", "system"}, {"content", kRewriteSystemPrompt}},
-                                {{"role", "user"}, {"content", user}}});
+  return nlohmann::json::array(
+      {{{"role", "system"}, {"content", kRewriteSystemPrompt}}, {{"role", "user"}, {"content", user}}});
 }
 
 std::string extract_code(std::string_view reply, std::string_view original) {
@@ -116,7 +116,8 @@ std::string extract_code(std::string_view reply, std::string_view original) {
     if (out.empty() || !blank(last)) break;
     out.erase(from);
   }
-  if (!original.empty() && original.back() == '\n') out += original.size() >= 2 && original[original.size() - 2] == '\r' ? "\r\n" : "\n";
+  if (!original.empty() && original.back() == '\n')
+    out += original.size() >= 2 && original[original.size() - 2] == '\r' ? "\r\n" : "\n";
   return out;
 }
 

@@ -55,12 +55,9 @@ local function with_text(field, prompt)
       end
       local args = vim.deepcopy(command.arguments[1])
       args[field] = text
-      vim.lsp.get_client_by_id(ctx.client_id).request(
-        'workspace/executeCommand',
-        { command = command.command, arguments = { args } },
-        nil,
-        ctx.bufnr
-      )
+      vim.lsp
+        .get_client_by_id(ctx.client_id)
+        .request('workspace/executeCommand', { command = command.command, arguments = { args } }, nil, ctx.bufnr)
     end)
   end
 end
@@ -146,7 +143,10 @@ check(progress[#progress].kind == 'end' and progress[#progress].message == 'done
 -- 3. Rewrite: the client-side command asks for the instruction; the server applies the edit.
 vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
 local reply = tmp .. '/rewrite-reply.txt'
-vim.fn.writefile({ 'Here is the rewritten line:', '', '```lua', '  return (a + b) -- summed', '```', '', 'Done.' }, reply)
+vim.fn.writefile(
+  { 'Here is the rewritten line:', '', '```lua', '  return (a + b) -- summed', '```', '', 'Done.' },
+  reply
+)
 vim.ui.input = function(_, on_confirm)
   on_confirm('mock:reply_file=' .. reply)
 end

@@ -13,7 +13,9 @@ using glm::lsp::Position;
 namespace {
 
 // "a中😀b": a (1 byte), 中 (3 bytes, 1 utf-16 unit), 😀 (4 bytes, 2 utf-16 units), b.
-const std::string kLine = "a\xE4\xB8\xAD\xF0\x9F\x98\x80" "b";
+const std::string kLine =
+    "a\xE4\xB8\xAD\xF0\x9F\x98\x80"
+    "b";
 
 void check_same_index(const Document& d) {
   Document fresh(d.text(), 0, "");
@@ -42,9 +44,7 @@ TEST_CASE("positions in each encoding over CJK and emoji") {
 
 TEST_CASE("invalid positions clamp and never crash") {
   Document d(kLine + "\r\nxy", 1, "text");
-  SECTION("inside a surrogate pair: the emoji's start") {
-    CHECK(d.offset_of({0, 3}, Encoding::utf16) == 4);
-  }
+  SECTION("inside a surrogate pair: the emoji's start") { CHECK(d.offset_of({0, 3}, Encoding::utf16) == 4); }
   SECTION("inside a UTF-8 sequence: the code point's start") {
     CHECK(d.offset_of({0, 2}, Encoding::utf8) == 1);
     CHECK(d.offset_of({0, 6}, Encoding::utf8) == 4);
@@ -62,7 +62,7 @@ TEST_CASE("invalid positions clamp and never crash") {
     CHECK(d.offset_of({1, -3}, Encoding::utf16) == kLine.size() + 2);
   }
   SECTION("offsets inside a code point or a terminator") {
-    CHECK(d.position_of(6, Encoding::utf16) == Position{0, 2});  // inside 😀
+    CHECK(d.position_of(6, Encoding::utf16) == Position{0, 2});                 // inside 😀
     CHECK(d.position_of(kLine.size() + 1, Encoding::utf16) == Position{0, 5});  // between \r and \n: the line end
     CHECK(d.position_of(99999, Encoding::utf16) == Position{1, 2});
   }

@@ -18,8 +18,8 @@ using glm::test::ServerProcess;
 namespace {
 
 std::string temp_dir() {
-  auto p = std::filesystem::temp_directory_path() / ("glm-lsp-test-" + std::to_string(getpid()) + "-" +
-                                                      std::to_string(std::rand()));
+  auto p = std::filesystem::temp_directory_path() /
+           ("glm-lsp-test-" + std::to_string(getpid()) + "-" + std::to_string(std::rand()));
   std::filesystem::create_directories(p);
   return p.string();
 }
@@ -117,7 +117,8 @@ struct Client {
     return r;
   }
   void open(const std::string& uri, const std::string& text, const std::string& lang = "lua", int version = 1) {
-    notify("textDocument/didOpen", {{"textDocument", {{"uri", uri}, {"languageId", lang}, {"version", version}, {"text", text}}}});
+    notify("textDocument/didOpen",
+           {{"textDocument", {{"uri", uri}, {"languageId", lang}, {"version", version}, {"text", text}}}});
   }
 };
 
@@ -128,7 +129,8 @@ Json full_caps() {
   return {{"general", {{"positionEncodings", {"utf-8", "utf-16"}}}},
           {"window", {{"workDoneProgress", true}, {"showDocument", {{"support", true}}}}},
           {"workspace", {{"applyEdit", true}, {"workspaceEdit", {{"documentChanges", true}}}, {"configuration", true}}},
-          {"textDocument", {{"codeAction", {{"codeActionLiteralSupport", {{"codeActionKind", {{"valueSet", {"quickfix"}}}}}}}}}}};
+          {"textDocument",
+           {{"codeAction", {{"codeActionLiteralSupport", {{"codeActionKind", {{"valueSet", {"quickfix"}}}}}}}}}}};
 }
 
 std::string last_user_message(const MockServer& mock) {
@@ -172,7 +174,8 @@ TEST_CASE("lsp: initialize negotiates the position encoding and answers a standa
 
 TEST_CASE("lsp: lifecycle per the specification") {
   Client c;
-  Json early = c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///a"}}}, {"range", range(0, 0, 0, 0)}});
+  Json early =
+      c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///a"}}}, {"range", range(0, 0, 0, 0)}});
   CHECK(early["error"]["code"] == -32002);
   c.initialize(Json::object());
   Json again = c.request("initialize", {{"capabilities", Json::object()}});
@@ -219,9 +222,10 @@ TEST_CASE("lsp: code actions on a range, with Fix for each diagnostic, filtered 
   CHECK(actions[1]["command"]["command"] == "glm.explain");
   CHECK(actions[2]["command"]["command"] == "glm.ask");
   CHECK(actions[3]["kind"] == "refactor.rewrite");
-  Json only = c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///t/a.lua"}}},
-                                                    {"range", range(0, 0, 0, 5)},
-                                                    {"context", {{"diagnostics", Json::array()}, {"only", {"refactor"}}}}});
+  Json only =
+      c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///t/a.lua"}}},
+                                            {"range", range(0, 0, 0, 5)},
+                                            {"context", {{"diagnostics", Json::array()}, {"only", {"refactor"}}}}});
   REQUIRE(only["result"].size() == 1);
   CHECK(only["result"][0]["command"]["command"] == "glm.rewrite");
 }
@@ -366,7 +370,8 @@ TEST_CASE("lsp: an upstream failure in a command is shown with its kind; progres
   CHECK_THAT(m["message"].get<std::string>(), Catch::Contains("(auth)"));
   bool ended = false;
   for (const auto& n : c.notes)
-    if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "end") ended = n["params"]["value"]["message"] == "failed";
+    if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "end")
+      ended = n["params"]["value"]["message"] == "failed";
   CHECK(ended);
 }
 
@@ -380,7 +385,8 @@ TEST_CASE("lsp: a command can be cancelled through its progress token") {
       if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "report") return true;
     return false;
   }));
-  c.notify("window/workDoneProgress/cancel", {{"token", c.find_request("window/workDoneProgress/create")->at("params")["token"]}});
+  c.notify("window/workDoneProgress/cancel",
+           {{"token", c.find_request("window/workDoneProgress/create")->at("params")["token"]}});
   REQUIRE(c.wait([&] { return c.notes.back()["params"]["value"].value("kind", "") == "end"; }));
   CHECK(c.notes.back()["params"]["value"]["message"] == "cancelled");
   CHECK(c.mock.wait_for_open_connections_at_most(0, std::chrono::milliseconds(2000)));
@@ -404,7 +410,8 @@ TEST_CASE("lsp: bad input gets errors, never a crash") {
   c.open("file:///t/x.lua", "abc");
   change("file:///t/x.lua", {{"range", range(-5, 99, 1000000000, -1)}, {"text", "中"}});
   change("file:///t/x.lua", {{"range", "bad"}, {"text", "y"}});
-  Json r = c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///t/x.lua"}}}, {"range", range(0, 0, 0, 1)}});
+  Json r = c.request("textDocument/codeAction",
+                     {{"textDocument", {{"uri", "file:///t/x.lua"}}}, {"range", range(0, 0, 0, 1)}});
   CHECK(r["result"].size() == 3);
   // Nesting deeper than max_json_depth is refused before parsing, as in JSON-RPC mode.
   std::string deep = R"({"jsonrpc":"2.0","id":99,"method":"textDocument/codeAction","params":{"x":)" +
