@@ -42,7 +42,9 @@
              `(python-mode . (,glm-test-server "--lsp"
                               :initializationOptions
                               (:config (:default_model "openai/glm-4"
-                                        :providers (:openai (:base_url ,(format "http://127.0.0.1:%d/v1" glm-test-port))))))))
+                                        :providers (:openai (:base_url ,(format "http://127.0.0.1:%d/v1" glm-test-port))
+                                                    :zhipu (:base_url ,(format "http://127.0.0.1:%d/api/paas/v4" glm-test-port)
+                                                            :api_key "zk-test.secret")))))))
 ;; GLM's rewrites arrive as workspace/applyEdit: apply them without a y-or-n question.
 (setq eglot-confirm-server-initiated-edits nil)
 ;; ---------------------------------------------------------------------------------------------------
@@ -65,7 +67,7 @@
   (with-temp-file reply
     (insert "Simplified:\n\n```python\n    return sum((a, b))\n```\n"))
   (with-temp-file file
-    (insert (format "# 注释 😀\ndef add(a, b):\n    return a + b  # mock:reply_file=%s\n\ntotal = ad" reply)))
+    (insert (format "# 注释 😀 mock-reply:d(1, 2)\ndef add(a, b):\n    return a + b  # mock:reply_file=%s\n\ntotal = ad" reply)))
   (find-file file)
   (python-mode)
   ;; What M-x eglot does (eglot-ensure waits for a command loop that batch mode does not run).
@@ -75,6 +77,16 @@
                               (and s (eglot--server-capable :codeActionProvider))))
                  "initialize")
   (glm-test-ok "connected")
+
+  ;; 1. Complete at point at the end of "total = ad".
+  (goto-char (point-max))
+  (let ((before (buffer-string)))
+    (completion-at-point)
+    (glm-test-wait (lambda () (not (equal before (buffer-string)))) "the completion")
+    (let ((line (buffer-substring (line-beginning-position) (line-end-position))))
+      (unless (equal line "total = add(1, 2)")
+        (glm-test-fail "completion not inserted: %S" line))
+      (glm-test-ok (format "completed at point: %S" line))))
 
   ;; 2. The Rewrite code action on line 3 edits the buffer.
   (goto-char (point-min))
@@ -93,7 +105,7 @@
       (glm-test-fail "rewrite not applied: %S" line))
     (glm-test-ok (format "rewrite applied: %S" line)))
   (goto-char (point-min))
-  (unless (looking-at "# 注释 😀\ndef add(a, b):\n")
+  (unless (looking-at "# 注释 😀 mock-reply:d(1, 2)\ndef add(a, b):\n")
     (glm-test-fail "the rest of the buffer changed: %S" (buffer-string)))
   (glm-test-ok "the rest of the buffer is untouched")
   (eglot-shutdown (eglot-current-server))

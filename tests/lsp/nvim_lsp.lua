@@ -55,9 +55,12 @@ local function with_text(field, prompt)
       end
       local args = vim.deepcopy(command.arguments[1])
       args[field] = text
-      vim.lsp
-        .get_client_by_id(ctx.client_id)
-        .request('workspace/executeCommand', { command = command.command, arguments = { args } }, nil, ctx.bufnr)
+      vim.lsp.get_client_by_id(ctx.client_id).request(
+        'workspace/executeCommand',
+        { command = command.command, arguments = { args } },
+        nil,
+        ctx.bufnr
+      )
     end)
   end
 end
@@ -69,7 +72,10 @@ local client_id = vim.lsp.start_client({
   init_options = {
     config = {
       default_model = 'openai/glm-4',
-      providers = { openai = { base_url = ('http://127.0.0.1:%d/v1'):format(port) } },
+      providers = {
+        openai = { base_url = ('http://127.0.0.1:%d/v1'):format(port) },
+        zhipu = { base_url = ('http://127.0.0.1:%d/api/paas/v4'):format(port), api_key = 'zk-test.secret' },
+      },
     },
   },
   handlers = {
@@ -96,7 +102,8 @@ vim.lsp.handlers['$/progress'] = function(err, result, ctx, config)
 end
 
 local file = tmp .. '/demo.lua'
-vim.fn.writefile({ '-- 注释 😀', 'local function add(a, b)', '  return a + b', 'end', 'local total = ad' }, file)
+-- The mock's CodeGeeX answer is what follows "mock-reply:" in the text before the cursor.
+vim.fn.writefile({ '-- 注释 😀 mock-reply:d(1, 2)', 'local function add(a, b)', '  return a + b', 'end', 'local total = ad' }, file)
 vim.cmd('edit ' .. vim.fn.fnameescape(file))
 local buf = vim.api.nvim_get_current_buf()
 vim.lsp.buf_attach_client(buf, client_id)
@@ -110,6 +117,28 @@ check(client.offset_encoding == 'utf-16', 'position encoding utf-16 (Neovim 0.7 
 
 -- An edit after the multi-byte line reaches the server through incremental sync.
 vim.api.nvim_buf_set_text(buf, 0, #'-- 注释 😀', 0, #'-- 注释 😀', { ' edited' })
+
+-- 1. Completion through omnifunc, in insert mode at the end of "local total = ad".
+vim.bo[buf].omnifunc = 'v:lua.vim.lsp.omnifunc'
+vim.api.nvim_win_set_cursor(0, { 5, #'local total = ad' })
+local completed = false
+vim.api.nvim_create_autocmd('CompleteDone', {
+  buffer = buf,
+  once = true,
+  callback = function()
+    completed = true
+  end,
+})
+vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('A<C-x><C-o>', true, false, true), 'x!', false)
+wait(function()
+  return vim.fn.pumvisible() == 1 or completed
+end, 'the completion menu')
+local info = vim.fn.complete_info({ 'items', 'selected' })
+check(#info.items == 1, 'one completion item')
+out('item: ' .. vim.inspect(info.items[1].word))
+vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-n><C-y><Esc>', true, false, true), 'x!', false)
+local line5 = vim.api.nvim_buf_get_lines(buf, 4, 5, false)[1]
+check(line5 == 'local total = add(1, 2)', 'the completion was inserted: ' .. line5)
 
 -- 2. Explain through a code action and executeCommand; the answer opens in a split.
 local function pick(title)
@@ -143,10 +172,7 @@ check(progress[#progress].kind == 'end' and progress[#progress].message == 'done
 -- 3. Rewrite: the client-side command asks for the instruction; the server applies the edit.
 vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
 local reply = tmp .. '/rewrite-reply.txt'
-vim.fn.writefile(
-  { 'Here is the rewritten line:', '', '```lua', '  return (a + b) -- summed', '```', '', 'Done.' },
-  reply
-)
+vim.fn.writefile({ 'Here is the rewritten line:', '', '```lua', '  return (a + b) -- summed', '```', '', 'Done.' }, reply)
 vim.ui.input = function(_, on_confirm)
   on_confirm('mock:reply_file=' .. reply)
 end
@@ -158,7 +184,7 @@ wait(function()
 end, 'the rewrite edit')
 local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
 check(lines[3] == '  return (a + b) -- summed', 'the selection was rewritten: ' .. vim.inspect(lines[3]))
-check(lines[1] == '-- 注释 😀 edited' and lines[2] == 'local function add(a, b)', 'the rest is untouched')
+check(lines[1] == '-- 注释 😀 edited mock-reply:d(1, 2)' and lines[2] == 'local function add(a, b)', 'the rest is untouched')
 
 vim.lsp.stop_client(client_id)
 out('all passed')
