@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
       nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2
       neovim tmux
+      clang libclang-rt-14-dev          # scripts/fuzz.sh: libFuzzer, ASan+UBSan runtimes for clang 14
       clang-format-14 lua-check)        # scripts/format.sh, scripts/check-format.sh
 # StyLua comes from npm (scripts/stylua): node and npm from Debian unless some node is already installed.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

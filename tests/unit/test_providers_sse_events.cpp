@@ -18,8 +18,8 @@ ProviderConfig zhipu_config() {
 }
 
 std::string chunk(const std::string& content, const std::string& finish = "") {
-  std::string j = R"({"id":"1","created":1,"model":"glm-4","choices":[{"index":0,"delta":{"content":")" + content +
-                  R"("})";
+  std::string j =
+      R"({"id":"1","created":1,"model":"glm-4","choices":[{"index":0,"delta":{"content":")" + content + R"("})";
   if (!finish.empty()) j += R"(,"finish_reason":")" + finish + R"(")";
   return j + "}]}";
 }
@@ -34,12 +34,12 @@ TEST_CASE("an upstream `event: raw` is not taken for a whole JSON body", "[provi
   RecordedResponse r;
   r.status = 200;
   r.headers.emplace("content-type", "text/event-stream");
-  r.body = "event: raw\n"
-           R"(data: {"id":"1","created":1,"model":"glm-4","choices":[{"index":0,"message":{"role":"assistant","content":"IGNORED"},"finish_reason":"stop"}]})"
-           "\n\n"
-           "data: " + chunk("Hello") + "\n\n" +
-           "data: " + chunk(", world", "stop") + "\n\n" +
-           "data: [DONE]\n\n";
+  r.body =
+      "event: raw\n"
+      R"(data: {"id":"1","created":1,"model":"glm-4","choices":[{"index":0,"message":{"role":"assistant","content":"IGNORED"},"finish_reason":"stop"}]})"
+      "\n\n"
+      "data: " +
+      chunk("Hello") + "\n\n" + "data: " + chunk(", world", "stop") + "\n\n" + "data: [DONE]\n\n";
   auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"), r);
   CHECK_FALSE(out.error);
   CHECK(out.done);
@@ -54,7 +54,8 @@ TEST_CASE("a bare JSON body under text/event-stream is still read as the whole r
   RecordedResponse r;
   r.status = 200;
   r.headers.emplace("content-type", "text/event-stream");
-  r.body = R"({"id":"1","created":1,"model":"glm-4","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}]})";
+  r.body =
+      R"({"id":"1","created":1,"model":"glm-4","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}]})";
   auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"), r);
   CHECK_FALSE(out.error);
   CHECK(out.done);
