@@ -39,6 +39,7 @@ rm -rf "$seeds"
 mkdir -p "$seeds"/{framing,sse,server} $dir/corpus $dir/artifacts $dir/logs
 cp fuzz/seeds/framing/* "$seeds/framing/"
 cp fuzz/seeds/server/* "$seeds/server/"
+for d in fuzz/seeds/provider_*; do mkdir -p "$seeds/${d##*/}" && cp "$d"/* "$seeds/${d##*/}/"; done
 for f in tests/fixtures/*/*.http; do
   p=$(basename "$(dirname "$f")")
   name=$p-$(basename "$f")
