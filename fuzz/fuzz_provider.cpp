@@ -45,6 +45,7 @@ struct Fixture {
   Fixture() {
     ProviderConfig config;
     config.name = GLM_FUZZ_PROVIDER;
+    config.kind = GLM_FUZZ_PROVIDER;
     config.base_url = "https://fuzz.invalid/v1";
     config.api_key = "fuzz-key.fuzz-secret";
     config.secret_key = "fuzz-secret";

@@ -21,7 +21,7 @@ all_targets="fuzz_framing fuzz_sse fuzz_provider_dashscope fuzz_provider_qianfan
 # fuzz_provider_openai (float→int64 casts of `"created":1e19`, defect 12); fuzz_server (retry shift by -1
 # after a failed Qianfan token request, defect 3; numbers too large for a double and deep nesting in
 # the dispatcher, defects 1 and 2).
-extra_targets="fuzz_provider_zhipu fuzz_provider_dashscope_compat fuzz_provider_openai fuzz_server"
+extra_targets="fuzz_provider_zhipu fuzz_provider_dashscope_compat fuzz_provider_openai fuzz_provider_qianfan_v2 fuzz_server"
 # shellcheck disable=SC2206
 targets=(${GLM_FUZZ_TARGETS:-$all_targets})
 [ $# -gt 0 ] && targets=("$@")
