@@ -32,7 +32,7 @@ local function child(setup)
     end, ms or 3000, what)
     return c.snap()
   end
-  c.lua('loadfile(...)(select(2, ...))', T.root .. '/tests/lua/ghost_child.lua', T.root)
+  c.lua('local path, root = ...; assert(loadfile(path))(root)', T.root .. '/tests/lua/ghost_child.lua', T.root)
   c.lua('vim.o.columns = 80; vim.o.lines = 20')
   c.lua('require("glm").setup(...)', setup or { complete = { enabled = true, debounce_ms = 60 } })
   return c
