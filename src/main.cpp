@@ -30,7 +30,7 @@ const char* const kUsage =
     "usage: glm-server [--config PATH] [--log-file PATH] [--log-level LEVEL] [--drain] [--version] [--help]\n"
     "\n"
     "Speaks JSON-RPC 2.0 on stdin/stdout (Content-Length framing, or one JSON value per line).\n"
-    "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, models/list, providers/list.\n"
+    "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, complete, models/list, providers/list.\n"
     "Protocol: docs/protocol.md.\n"
     "\n"
     "  --config PATH      config file (default: $XDG_CONFIG_HOME/glm-server/config.json if present)\n"

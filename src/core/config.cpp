@@ -167,6 +167,9 @@ ProviderConfig parse_provider(const std::string& name, const Json& j, const Prov
       (k == "retry_initial_delay_ms" ? p.retry_initial_delay_ms
        : k == "retry_max_delay_ms"   ? p.retry_max_delay_ms
                                      : p.retry_max_total_ms) = v.get<int64_t>();
+    } else if (k == "fim") {
+      if (auto err = check_fim_style(v)) throw Bad{path + ".fim: " + *err};
+      p.extra[k] = v;
     } else {
       p.extra[k] = v;  // provider-specific keys (workspace, access_token_env, ...)
     }
@@ -212,15 +215,20 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
       c.max_json_depth = get_int(v, "max_json_depth", 8, 4096);
     } else if (k == "max_response_bytes") {
       c.max_response_bytes = get_int(v, "max_response_bytes", 1024, 1ll << 30, " (bytes, up to 1 GiB)");
+    } else if (k == "completion") {
+      if (auto err = parse_completion_config(v, c.completion)) throw Bad{*err};
     } else if (k == "log_level" || k == "$schema") {
       // accepted; log level is taken from the command line
     } else {
-      throw Bad{
-          k + ": unknown key (known: default_model, providers, max_message_bytes, max_json_depth, max_response_bytes)"};
+      throw Bad{k +
+                ": unknown key (known: default_model, providers, completion, max_message_bytes, max_json_depth, "
+                "max_response_bytes)"};
     }
   }
   const std::string prov = c.default_model.substr(0, c.default_model.find('/'));
   if (!c.providers.count(prov)) throw Bad{"default_model: unknown provider '" + prov + "'"};
+  const std::string cprov = c.completion.model.substr(0, c.completion.model.find('/'));
+  if (!c.providers.count(cprov)) throw Bad{"completion.model: unknown provider '" + cprov + "'"};
   return c;
 }
 

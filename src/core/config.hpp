@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/catalog.hpp"
+#include "core/completion_config.hpp"
 #include "core/types.hpp"
 
 namespace glm {
@@ -55,6 +56,7 @@ struct Config {
   int64_t max_message_bytes = 64ll << 20;           // framing cap on Content-Length / NDJSON lines
   int64_t max_json_depth = 512;                     // nesting cap on a message, checked before parsing
   int64_t max_response_bytes = 8ll << 20;           // content + reasoning of one reply; more is an error
+  CompletionConfig completion;                      // the `completion` section (`complete` defaults)
   Json raw = Json::object();                        // the merged JSON, for re-merging
   std::shared_ptr<const ProviderKinds> kinds;       // the registry's view; kept through apply_config
 

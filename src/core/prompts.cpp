@@ -10,6 +10,15 @@ const char* const kExplainSystemPrompt =
     "performance). Use Markdown; refer to identifiers in `backticks`. Answer in the language the question "
     "is written in.";
 
+const char* const kCompleteSystemPrompt =
+    "You are a code completion engine inside a code editor. The user sends the code before the cursor in "
+    "<code_before_cursor> and the code after the cursor in <code_after_cursor>. Reply with exactly the text to "
+    "insert at the cursor, so that the code before, your text and the code after form correct, idiomatic code. "
+    "Reply with that text only: no explanation, no Markdown fences, no tags, and do not repeat code that is "
+    "already before or after the cursor. Keep indentation consistent with the surrounding code. Prefer short "
+    "completions: finish the current line, statement or block. If nothing should be inserted, reply with "
+    "nothing.";
+
 namespace {
 
 // A fence that cannot be closed by backticks inside the code: one longer than its longest run.
@@ -35,6 +44,22 @@ std::vector<Message> build_explain_messages(const ExplainInput& in) {
   user += fence + "\n\n";
   user += in.question.empty() ? "Explain this code." : in.question;
   return {Message{"system", kExplainSystemPrompt}, Message{"user", user}};
+}
+
+std::vector<Message> build_fim_messages(const FimPromptInput& in) {
+  std::string user;
+  if (!in.path.empty()) user += "File: " + in.path + "\n";
+  if (!in.language.empty()) user += "Language: " + in.language + "\n";
+  if (!user.empty()) user += "\n";
+  for (const auto& [path, code] : in.contexts) {
+    user += "<related_file path=\"" + path + "\">\n" + code;
+    if (code.empty() || code.back() != '\n') user += "\n";
+    user += "</related_file>\n\n";
+  }
+  user += "<code_before_cursor>" + in.prefix + "</code_before_cursor>\n";
+  user += "<code_after_cursor>" + in.suffix + "</code_after_cursor>\n\n";
+  user += "Reply with the text to insert at the cursor only.";
+  return {Message{"system", kCompleteSystemPrompt}, Message{"user", user}};
 }
 
 }  // namespace glm

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.hpp"
@@ -22,5 +23,21 @@ extern const char* const kExplainSystemPrompt;
 // [system, user] messages for `explain`: the code fenced with its language (a fence longer than any
 // backtick run inside the code), the path, and the question or the default request.
 std::vector<Message> build_explain_messages(const ExplainInput& input);
+
+struct FimPromptInput {
+  std::string prefix;    // text before the cursor (already trimmed to the budget)
+  std::string suffix;    // text after the cursor
+  std::string language;  // editor filetype; may be empty
+  std::string path;      // may be empty
+  std::vector<std::pair<std::string, std::string>> contexts;  // related files: path, code
+};
+
+// The system prompt of `complete` with a chat model (fill-in-the-middle by instruction).
+extern const char* const kCompleteSystemPrompt;
+
+// [system, user] messages asking a chat model for the text between `prefix` and `suffix`. The code is
+// wrapped in <code_before_cursor>/<code_after_cursor> tags with nothing added inside them, so the
+// whitespace at the cursor is exact; related files come first in <related_file path="..."> tags.
+std::vector<Message> build_fim_messages(const FimPromptInput& input);
 
 }  // namespace glm

@@ -257,8 +257,18 @@ void OpenAiCompatProvider::prepare(const ChatRequest& request, PrepareDone done)
 }
 
 void OpenAiCompatProvider::prepare_ready(const ChatRequest& request, PrepareDone done) {
-  const bool stream = dialect_.always_stream || request.stream;
-  net::Request r = json_post(config_, join_url(config_.base_url, dialect_.path), build_body(request), stream);
+  post_json(dialect_.path, build_body(request), dialect_.always_stream || request.stream, std::move(done));
+}
+
+void OpenAiCompatProvider::prepare_json(const std::string& path, const Json& body, bool stream, PrepareDone done) {
+  credentials_.resolve(context_.io, [this, path, body, stream, done = std::move(done)](std::optional<UpstreamError> e) mutable {
+    if (e) return done(std::move(*e));
+    post_json(path, body, stream, std::move(done));
+  });
+}
+
+void OpenAiCompatProvider::post_json(const std::string& path, const Json& body, bool stream, PrepareDone done) {
+  net::Request r = json_post(config_, join_url(config_.base_url, path), body, stream);
   // Local servers (vLLM, Ollama) need no key; send one only when the user configured one.
   const bool send_key =
       dialect_.auth != OpenAiCompatDialect::Auth::bearer_optional || credentials_.has_api_key_source();

@@ -101,6 +101,8 @@ class OpenAiCompatProvider : public Provider {
   std::string_view name() const override { return name_; }
   std::optional<std::string> validate(const ChatRequest& request) const override;
   void prepare(const ChatRequest& request, PrepareDone done) override;
+  // `complete`: a body built elsewhere (CodeGeeX FIM, `/completions`) with this instance's auth and headers.
+  void prepare_json(const std::string& path, const Json& body, bool stream, PrepareDone done) override;
   std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
                                           DeltaSink& sink) override;
   void invalidate_credentials() override;
@@ -113,6 +115,7 @@ class OpenAiCompatProvider : public Provider {
  private:
   Result<std::string> bearer();
   void prepare_ready(const ChatRequest& request, PrepareDone done);  // credentials resolved
+  void post_json(const std::string& path, const Json& body, bool stream, PrepareDone done);  // likewise
 
   OpenAiCompatDialect dialect_;
   ProviderConfig config_;

@@ -74,6 +74,16 @@ class Provider {
   using PrepareDone = std::function<void(Result<net::Request>)>;
   virtual void prepare(const ChatRequest& request, PrepareDone done) = 0;
 
+  // A POST of a JSON body the caller built, to {base_url}{path}, with this provider's credentials and
+  // transfer settings (`complete` uses it for CodeGeeX FIM bodies and OpenAI-style `/completions`).
+  // The response is read with open_stream(). Default: an invalid_request error (no such endpoint).
+  virtual void prepare_json(const std::string& path, const Json& /*body*/, bool /*stream*/, PrepareDone done) {
+    UpstreamError e;
+    e.kind = ErrorKind::invalid_request;
+    e.message = std::string(name()) + ": no JSON endpoint " + path + " for fill-in-the-middle completion";
+    done(std::move(e));
+  }
+
   // A parser for one response to the request `prepare` built.
   virtual std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
                                                   DeltaSink& sink) = 0;

@@ -9,6 +9,7 @@
 #include "providers/provider_common.hpp"
 #include "providers/registry.hpp"
 #include "rpc/json_text.hpp"
+#include "server/upstream_error.hpp"
 
 namespace glm {
 namespace {
@@ -19,35 +20,6 @@ int64_t reserved_output(const ChatRequest& req, const ModelInfo& info) {
   if (req.options.max_tokens) return *req.options.max_tokens;
   if (info.max_output_tokens) return std::min<int64_t>(*info.max_output_tokens, 4096);
   return 1024;
-}
-
-Json error_data(const UpstreamError& e, const std::string& provider) {
-  Json d = {{"kind", error_kind_name(e.kind)}, {"provider", provider}};
-  if (e.http_status) d["http_status"] = *e.http_status;
-  if (!e.upstream_code.empty()) d["upstream_code"] = e.upstream_code;
-  if (!e.upstream_message.empty()) d["upstream_message"] = e.upstream_message;
-  if (!e.request_id.empty()) d["request_id"] = e.request_id;
-  if (e.retry_after_ms) d["retry_after_ms"] = *e.retry_after_ms;
-  return d;
-}
-
-UpstreamError from_net_error(const net::NetError& e, const std::string& provider) {
-  UpstreamError u;
-  switch (e.kind) {
-    case net::NetError::Kind::timeout:
-      u.kind = ErrorKind::timeout;
-      break;
-    case net::NetError::Kind::decoding:
-      u.kind = ErrorKind::protocol;
-      break;  // a body that does not decompress
-    default:
-      u.kind = ErrorKind::network;
-      break;
-  }
-  u.message = provider + ": " + e.message;
-  // Only a failure to connect is known to have sent nothing upstream; it is safe to retry.
-  u.retryable = e.kind == net::NetError::Kind::connect;
-  return u;
 }
 
 }  // namespace
@@ -230,7 +202,7 @@ void ChatSession::fail(UpstreamError error) {
   }
   spdlog::warn("request {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), request_.provider,
                error.message);
-  Json data = error_data(error, request_.provider);
+  Json data = upstream_error_data(error, request_.provider);
   if (!result_.content.empty() || !result_.reasoning.empty() || !result_.tool_calls.empty()) {
     data["partial"] = {{"content", result_.content}, {"reasoning", result_.reasoning}};
     if (!result_.tool_calls.empty()) data["partial"]["tool_calls"] = result_.tool_calls;

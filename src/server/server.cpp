@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/chat_session.hpp"
+#include "server/complete_session.hpp"
 #include "server/listing.hpp"
 
 namespace glm {
@@ -11,11 +12,25 @@ namespace glm {
 Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit)
     : io_(io), config_(std::move(config)), exit_(std::move(exit)), dispatcher_(std::move(send)) {
   dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
+  complete_ = std::make_unique<CompleteService>(CompleteService::Hooks{
+      io_, [this](const std::string& name) { return provider(name); }, [this] { return http_client(); }, cancels_,
+      [this] { exit_if_drained(); }});
+  complete_->reconfigure(config_);
   register_methods();
+}
+
+bool Server::idle() const { return sessions_.empty() && (!complete_ || complete_->active() == 0); }
+
+void Server::exit_if_drained() {
+  if (draining_ && idle() && !exiting_) {
+    exiting_ = true;
+    exit_(0);
+  }
 }
 
 Server::~Server() {
   // Cancelling a session ends it, and an ended session leaves sessions_: walk a copy, not the map.
+  complete_.reset();
   auto sessions = std::move(sessions_);
   sessions_.clear();
   for (auto& [p, running] : sessions) running.session->cancel();
@@ -52,10 +67,7 @@ void Server::session_ended(ChatSession* session) {
   auto keep = std::move(it->second.session);
   cancels_.remove(it->second.cancel);
   sessions_.erase(it);
-  if (draining_ && sessions_.empty() && !exiting_) {
-    exiting_ = true;
-    exit_(0);
-  }
+  exit_if_drained();
   // The session may still be on the stack; release it from the loop.
   asio::post(io_, [keep = std::move(keep)] {});
 }
@@ -96,14 +108,15 @@ void Server::initialize(const Json& params, rpc::Reply& reply) {
     // New settings take effect for new requests; in-flight ones keep the provider they started with.
     for (auto& [name, p] : providers_) retired_providers_.push_back(std::move(p));
     providers_.clear();
-    if (sessions_.empty()) retired_providers_.clear();
+    if (idle()) retired_providers_.clear();
     config_ = std::move(next);
     dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
+    complete_->reconfigure(config_);
   }
   if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
     spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));
   Json caps = {
-      {"methods", {"initialize", "shutdown", "chat", "explain", "models/list", "providers/list"}},
+      {"methods", {"initialize", "shutdown", "chat", "explain", "complete", "models/list", "providers/list"}},
       {"notifications", {"chat/delta"}},
       {"framing", {"content-length", "ndjson"}},
       {"cancel", true},
@@ -158,11 +171,12 @@ void Server::register_chat() {
   d.on_request("explain", [this](const Json& params, rpc::Reply& reply) {
     start_chat(parse_explain_params(params, config_), reply);
   });
+  d.on_request("complete", [this](const Json& params, rpc::Reply& reply) { complete_->start(params, config_, reply); });
 }
 
 void Server::input_closed(bool drain) {
-  if (drain && !sessions_.empty()) {
-    spdlog::info("stdin closed; waiting for {} request(s) in flight", sessions_.size());
+  if (drain && !idle()) {
+    spdlog::info("stdin closed; waiting for {} request(s) in flight", sessions_.size() + complete_->active());
     draining_ = true;
     return;
   }

@@ -18,6 +18,7 @@
 namespace glm {
 
 class ChatSession;
+class CompleteService;
 
 class Server {
  public:
@@ -54,6 +55,8 @@ class Server {
   Json models_json();
   void start_chat(ChatRequest request, rpc::Reply& reply);
   void session_ended(ChatSession* session);
+  bool idle() const;         // no request in flight
+  void exit_if_drained();    // --drain: exit once the last request ended
 
   asio::io_context& io_;
   Config config_;
@@ -69,6 +72,7 @@ class Server {
     rpc::CancelMap::Cookie cancel;  // its own entry, even when the client reused its id
   };
   std::map<ChatSession*, RunningChat> sessions_;
+  std::unique_ptr<CompleteService> complete_;  // `complete` (server/complete_session.hpp)
   bool output_congested_ = false;
   bool shutdown_requested_ = false;
   bool exiting_ = false;

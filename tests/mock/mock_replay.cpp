@@ -1,5 +1,6 @@
 // provider_replay(): answers a chat request the way each vendor would (docs/providers.md),
 // with faults selected by `mock:` directives in the last user message (see mock_server.hpp).
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -169,7 +170,7 @@ const ErrorRow& error_row(int status) {
   return kErrors[5];
 }
 
-enum class Vendor { openai, zhipu, dashscope, qianfan };
+enum class Vendor { openai, zhipu, dashscope, qianfan, completions };
 
 struct Plan {
   Vendor vendor = Vendor::openai;
@@ -183,6 +184,7 @@ struct Plan {
   int64_t prompt_tokens = 1;
   std::string tool_name;  // openai/zhipu: a tool call (arguments tool_args, streamed in pieces)
   std::string tool_args;
+  int n = 1;  // completions: choices in a non-stream body
 };
 
 std::string join(const std::vector<std::string>& parts) {
@@ -208,6 +210,14 @@ std::string openai_chunk(const Plan& p, const Json& delta, const Json& finish, c
             {"created", 1700000000},
             {"model", p.model},
             {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}};
+  if (usage) j["usage"] = *usage;
+  return "data: " + j.dump() + "\n\n";
+}
+
+// OpenAI-style `/completions` (text_completion) chunk.
+std::string completions_chunk(const Plan& p, const std::string& text, const Json& finish, const Json* usage) {
+  Json j = {{"id", "cmpl-mock"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", p.model},
+            {"choices", Json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
   if (usage) j["usage"] = *usage;
   return "data: " + j.dump() + "\n\n";
 }
@@ -294,6 +304,13 @@ std::vector<std::string> stream_events(const Plan& p, const Directives& d) {
       ev.push_back("data: [DONE]\n\n");
       break;
     }
+    case Vendor::completions: {
+      for (const auto& c : p.content) ev.push_back(completions_chunk(p, piece(c), nullptr, nullptr));
+      Json usage = usage_openai(p, total);
+      ev.push_back(completions_chunk(p, "", finish, &usage));
+      ev.push_back("data: [DONE]\n\n");
+      break;
+    }
     case Vendor::dashscope: {
       int id = 0;
       for (const auto& r : p.reasoning) {
@@ -345,6 +362,17 @@ std::string whole_body(const Plan& p, const Directives& d) {
                 {"usage", usage_openai(p, total)}};
       return j.dump();
     }
+    case Vendor::completions: {
+      // n choices: the reply, then the reply with " /*alt i*/" appended, so candidates differ.
+      Json choices = Json::array();
+      for (int i = 0; i < std::max(1, p.n); ++i) {
+        std::string text = i == 0 ? content : content + " /*alt " + std::to_string(i) + "*/";
+        choices.push_back({{"index", i}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", d.finish}});
+      }
+      return Json{{"id", "cmpl-mock"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", p.model},
+                  {"choices", choices}, {"usage", usage_openai(p, total)}}
+          .dump();
+    }
     case Vendor::dashscope: {
       Json output;
       if (p.text_format) {
@@ -375,6 +403,7 @@ Response error_response(Vendor vendor, const Directives& d) {
       body = {{"error", {{"code", d.code.empty() ? row.zhipu : d.code}, {"message", row.message}}}};
       break;
     case Vendor::openai:
+    case Vendor::completions:
       body = {{"error",
                {{"message", row.message},
                 {"type", row.type},
@@ -397,6 +426,79 @@ Response error_response(Vendor vendor, const Directives& d) {
   Response r = Response::body(http, body.dump());
   if (d.retry_after) r.headers.emplace_back("Retry-After", std::to_string(*d.retry_after));
   return r;
+}
+
+// ---- fill-in-the-middle (`complete`) ----
+
+// The text the mock "model" fills in: what follows "mock-reply:" on its line in the prefix (with "\n"
+// and "\t" escapes), else a marker naming what arrived: <fim lang=L prefix=P suffix=S> (lengths in bytes).
+std::string fim_reply(const std::string& prefix, const std::string& suffix, const std::string& language) {
+  size_t at = prefix.find("mock-reply:");
+  if (at != std::string::npos) {
+    size_t start = at + 11;
+    size_t end = prefix.find('\n', start);
+    std::string raw = prefix.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string out;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 1 < raw.size() && (raw[i + 1] == 'n' || raw[i + 1] == 't')) {
+        out += raw[i + 1] == 'n' ? '\n' : '\t';
+        ++i;
+      } else {
+        out += raw[i];
+      }
+    }
+    return out;
+  }
+  return "<fim lang=" + language + " prefix=" + std::to_string(prefix.size()) + " suffix=" +
+         std::to_string(suffix.size()) + ">";
+}
+
+Response zhipu_error(int status, const std::string& code, const std::string& message) {
+  return Response::body(status, Json{{"error", {{"code", code}, {"message", message}}}}.dump());
+}
+
+// CodeGeeX FIM as this project settled it (docs/providers.md): `messages` empty, every target field a
+// string, `language` in the SDK's lower-case spelling, contexts [{path, code}]. Anything else is a
+// Zhipu-style 400 (code 1210) naming the problem, so a regression in the request shows up in tests.
+std::optional<Response> check_codegeex(const Json& body) {
+  if (!body.value("model", "").starts_with("codegeex"))
+    return zhipu_error(400, "1211", "mock: extra.target is only for codegeex models");
+  if (!body.contains("messages") || !body["messages"].is_array() || !body["messages"].empty())
+    return zhipu_error(400, "1210", "mock: codegeex FIM takes \"messages\":[] (the prompt is extra.target)");
+  const Json& extra = body["extra"];
+  if (!extra.is_object() || !extra.contains("target") || !extra["target"].is_object())
+    return zhipu_error(400, "1210", "mock: extra.target is required");
+  const Json& t = extra["target"];
+  for (const char* k : {"path", "language", "code_prefix", "code_suffix"}) {
+    if (!t.contains(k) || !t[k].is_string())
+      return zhipu_error(400, "1210", std::string("mock: extra.target.") + k + " is required (a string)");
+  }
+  const std::string lang = t["language"].get<std::string>();
+  for (char c : lang) {
+    if (c >= 'A' && c <= 'Z') return zhipu_error(400, "1210", "mock: extra.target.language must be lower case");
+  }
+  if (lang.empty()) return zhipu_error(400, "1210", "mock: extra.target.language must not be empty");
+  if (extra.contains("contexts")) {
+    if (!extra["contexts"].is_array()) return zhipu_error(400, "1210", "mock: extra.contexts must be an array");
+    for (const auto& c : extra["contexts"]) {
+      if (!c.is_object() || !c.contains("path") || !c["path"].is_string() || !c.contains("code") || !c["code"].is_string())
+        return zhipu_error(400, "1210", "mock: extra.contexts[] needs path and code strings");
+    }
+  }
+  for (const char* k : {"temperature", "top_p"}) {
+    if (body.contains(k) && body[k].is_number() && (body[k].get<double>() <= 0 || body[k].get<double>() >= 1))
+      return zhipu_error(400, "1214", std::string("mock: ") + k + " must be in the open interval (0, 1) for codegeex-4");
+  }
+  return std::nullopt;
+}
+
+// The text between the chat FIM prompt's tags (core/prompts.cpp).
+std::string between(const std::string& text, const std::string& open, const std::string& close) {
+  size_t a = text.find(open);
+  if (a == std::string::npos) return {};
+  a += open.size();
+  size_t b = text.find(close, a);
+  return text.substr(a, b == std::string::npos ? std::string::npos : b - a);
 }
 
 Response not_found(const std::string& path) {
@@ -460,12 +562,41 @@ Response provider_replay(const RecordedRequest& request) {
   Json body = Json::parse(request.body, nullptr, false);
   if (!body.is_object()) body = Json::object();
   Json messages;
+  // Fill-in-the-middle: the text the reply is made of, and the text directives are read from.
+  std::optional<std::string> fim_text;
+  std::string directive_text;
   if (ends_with("/chat/completions")) {
     p.vendor = path.find("/paas/") != std::string::npos ? Vendor::zhipu : Vendor::openai;
     p.stream = body.value("stream", false);
     p.usage_chunk = body.contains("stream_options") && body["stream_options"].is_object() &&
                     body["stream_options"].value("include_usage", false);
-    messages = body.value("messages", Json::array());
+    if (body.contains("extra")) {
+      if (auto bad = check_codegeex(body)) return *bad;
+      const Json& t = body["extra"]["target"];
+      directive_text = t["code_prefix"].get<std::string>();
+      fim_text = fim_reply(directive_text, t["code_suffix"].get<std::string>(), t["language"].get<std::string>());
+    } else {
+      messages = body.value("messages", Json::array());
+      const std::string user = last_user_text(messages);
+      if (user.find("<code_before_cursor>") != std::string::npos) {
+        // A chat model asked to fill the middle answers the way chat models do: prose and a fence.
+        const std::string prefix = between(user, "<code_before_cursor>", "</code_before_cursor>");
+        const std::string suffix = between(user, "<code_after_cursor>", "</code_after_cursor>");
+        const std::string lang = between(user, "Language: ", "\n");
+        directive_text = prefix;
+        fim_text = "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang) + "\n```";
+      }
+    }
+  } else if (ends_with("/completions")) {
+    p.vendor = Vendor::completions;
+    p.stream = body.value("stream", false);
+    if (!body.contains("prompt") || !body["prompt"].is_string())
+      return Response::body(400, Json{{"error", {{"message", "mock: prompt must be a string"}, {"type", "invalid_request_error"}, {"code", "invalid_prompt"}}}}.dump());
+    if (body.contains("suffix") && !body["suffix"].is_string())
+      return Response::body(400, Json{{"error", {{"message", "mock: suffix must be a string"}, {"type", "invalid_request_error"}, {"code", "invalid_suffix"}}}}.dump());
+    p.n = body.contains("n") && body["n"].is_number_integer() ? std::clamp(body["n"].get<int>(), 1, 8) : 1;
+    directive_text = body["prompt"].get<std::string>();
+    fim_text = fim_reply(directive_text, body.value("suffix", ""), "");
   } else if (path.find("/services/aigc/") != std::string::npos && ends_with("/generation")) {
     p.vendor = Vendor::dashscope;
     Json params = body.value("parameters", Json::object());
@@ -490,7 +621,7 @@ Response provider_replay(const RecordedRequest& request) {
   }
   if (body.contains("model") && body["model"].is_string()) p.model = body["model"].get<std::string>();
 
-  std::string text = last_user_text(messages);
+  std::string text = fim_text ? directive_text : last_user_text(messages);
   Directives d = parse_directives(text);
   // The second step of a tool conversation: the last message is the tool's result. Answer with it
   // (directives in the earlier user message do not apply again).
@@ -503,7 +634,9 @@ Response provider_replay(const RecordedRequest& request) {
   if (d.error) return error_response(p.vendor, d);
 
   p.prompt_tokens = int64_t(text.size() / 4 + 1);
-  if (d.chunks) {
+  if (fim_text && !d.chunks) {
+    p.content = split_echo(*fim_text);
+  } else if (d.chunks) {
     for (int i = 0; i < *d.chunks; ++i) p.content.push_back("tok" + std::to_string(i) + " ");
   } else if (!d.reply_file.empty()) {
     // A scripted answer (e.g. prose around a fenced code block), streamed in small pieces.

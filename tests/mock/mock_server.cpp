@@ -129,6 +129,7 @@ struct MockServer::Impl {
   std::function<void(const RecordedRequest&)> on_request;
   size_t accepted = 0;
   size_t open = 0;
+  std::map<uint64_t, std::chrono::steady_clock::time_point> closed_at;  // by connection index
 
   // Loop thread only. io is declared after the shared state and before the objects that use it, so
   // it is destroyed after them and before the state that leftover coroutine frames still touch.
@@ -157,15 +158,25 @@ struct MockServer::Impl {
     return fallback ? fallback(request) : provider_replay(request);
   }
 
-  void record(const RecordedRequest& request) {
+  // Returns the request's index in `requests`.
+  size_t record(RecordedRequest& request) {
     std::function<void(const RecordedRequest&)> hook;
+    size_t index;
+    request.received_at = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mu);
+      index = requests.size();
       requests.push_back(request);
       hook = on_request;
     }
     cv.notify_all();
     if (hook) hook(request);
+    return index;
+  }
+  void responded(size_t index) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu);
+    if (index < requests.size()) requests[index].responded_at = now;
   }
 
   asio::awaitable<void> accept_loop();
@@ -337,7 +348,7 @@ asio::awaitable<void> MockServer::Impl::serve(std::shared_ptr<Session> session) 
   for (;;) {
     RecordedRequest request;
     if (stopping || !co_await read_request(s, buf, request)) break;
-    record(request);
+    const size_t request_index = record(request);
     Response response = next_response(request);
     if (!co_await run_steps(s, response.before_head, false)) break;
 
@@ -368,6 +379,7 @@ asio::awaitable<void> MockServer::Impl::serve(std::shared_ptr<Session> session) 
       co_await asio::async_write(s.socket, asio::buffer("0\r\n\r\n", 5), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
     }
+    responded(request_index);
     if (!keep) {
       asio::error_code ec;
       s.socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -382,6 +394,7 @@ asio::awaitable<void> MockServer::Impl::serve(std::shared_ptr<Session> session) 
   {
     std::lock_guard lock(mu);
     --open;
+    closed_at[s.index] = std::chrono::steady_clock::now();
   }
   cv.notify_all();
 }
@@ -468,6 +481,15 @@ size_t MockServer::open_connections() const {
 bool MockServer::wait_for_open_connections_at_most(size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   return impl_->cv.wait_for(lock, timeout, [&] { return impl_->open <= n; });
+}
+
+std::optional<std::chrono::steady_clock::time_point> MockServer::connection_closed_at(
+    uint64_t index, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  impl_->cv.wait_for(lock, timeout, [&] { return impl_->closed_at.count(index) != 0; });
+  auto it = impl_->closed_at.find(index);
+  if (it == impl_->closed_at.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace glm::mock

@@ -18,10 +18,21 @@
 //                                                until the last "stop" frame; cumulative text when
 //                                                parameters.incremental_output is not true). Streams when
 //                                                `X-DashScope-SSE: enable` or Accept: text/event-stream.
+//                                                With `extra` (CodeGeeX FIM): checked as docs/providers.md
+//                                                settles it (messages [], every target field, lower-case
+//                                                language, (0,1) temperature/top_p), else a 400 (1210);
+//                                                the reply is the FIM text below. A chat request whose
+//                                                last user message has <code_before_cursor> (the chat FIM
+//                                                prompt) gets prose and a fenced FIM text.
+//   .../completions                              OpenAI-style text_completion (`prompt`, `suffix`):
+//                                                choices[].text, streamed or not; `n` choices (the 2nd on
+//                                                get " /*alt i*/" appended)
 //   /rpc/2.0/ai_custom/...                       Qianfan `data: {result,is_end,sentence_id,usage}`
 //   /oauth/2.0/token                             a Qianfan token JSON (access_token "24.mock-token...")
 //   anything else                                404 with a JSON error
-// The reply text is "You said: <last user message text>" in a few small chunks, unless the last user
+// The FIM text is what follows "mock-reply:" on its line in the prefix ("\n", "\t" escapes), else
+// "<fim lang=L prefix=P suffix=S>" (byte lengths); directives are read from the prefix.
+// The chat reply text is "You said: <last user message text>" in a few small chunks, unless the last user
 // message contains directives `mock:key=value,key=value` (anywhere in its text):
 //   chunks=N          N chunks of "tok<i> " instead of the echo
 //   delay_ms=N        sleep N ms between chunks
@@ -112,6 +123,10 @@ struct RecordedRequest {
   std::multimap<std::string, std::string> headers;  // lowercased names
   std::string body;
   uint64_t connection = 0;  // 1-based index of the accepted connection that carried it
+  // When the mock had read the whole request, and when it had written the whole response (unset until
+  // then, and never for a response cut short by a stall, drop or reset).
+  std::chrono::steady_clock::time_point received_at{};
+  std::optional<std::chrono::steady_clock::time_point> responded_at;
 
   std::string path() const;                                     // target without the query
   std::string header(const std::string& lowercase_name) const;  // first value or ""
@@ -146,6 +161,10 @@ class MockServer {
   size_t open_connections() const;  // currently open
   // Waits until open_connections() <= n.
   bool wait_for_open_connections_at_most(size_t n, std::chrono::milliseconds timeout) const;
+  // When connection `index` (RecordedRequest::connection) was seen closed by the client or ended by
+  // the mock; nullopt while it is open. Waits up to `timeout` for it.
+  std::optional<std::chrono::steady_clock::time_point> connection_closed_at(
+      uint64_t index, std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const;
 
   struct Impl;
 

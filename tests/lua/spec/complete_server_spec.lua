@@ -1,0 +1,120 @@
+-- Inline completion end to end: a child Neovim typed into, glm-server, the mock provider (CodeGeeX FIM,
+-- the default completion model). The mock answers with the text after "mock-reply:" in the prefix.
+-- Requests are counted where they cost money: at the mock.
+local T = ...
+
+local child, with_child = dofile(T.root .. '/tests/lua/ghost_parent.lua')(T)
+
+local function setup(extra)
+  local port = T.start_mock()
+  return vim.tbl_deep_extend('force', {
+    server = {
+      cmd = T.server,
+      log_level = 'debug',
+      config = {
+        default_model = 'openai/glm-4',
+        providers = {
+          openai = { base_url = ('http://127.0.0.1:%d/v1'):format(port) },
+          zhipu = { base_url = ('http://127.0.0.1:%d/api/paas/v4'):format(port), api_key = 'test-key' },
+        },
+      },
+    },
+    complete = { enabled = true, debounce_ms = 60 },
+  }, extra or {})
+end
+
+-- FIM requests the mock received so far.
+local function fim_requests()
+  local r = {}
+  for _, req in ipairs(T.recorded()) do
+    if req.json and req.json.extra then
+      r[#r + 1] = req
+    end
+  end
+  return r
+end
+
+local function ghost_shown(s)
+  return s.ghost
+end
+
+T.test('ghost text from glm-server; accept inserts it', function()
+  with_child(setup(), function(c)
+    local n0 = #fim_requests()
+    c.lua('G.buffer("python", { "# mock-reply:total = price * qty", "" }, ...)', T.tmp .. '/shop.py')
+    c.input('GA')
+    local s = c.wait(ghost_shown, 5000, 'ghost text')
+    T.eq(s.ghost, { 'total = price * qty' })
+    T.eq(s.lines[2], '', 'not in the buffer')
+    local reqs = fim_requests()
+    T.eq(#reqs, n0 + 1, 'one upstream request')
+    local body = reqs[#reqs].json
+    T.eq(body.model, 'codegeex-4')
+    T.eq(body.extra.target.language, 'python')
+    T.contains(body.extra.target.path, 'shop.py')
+    T.contains(body.extra.target.code_prefix, 'mock-reply:total')
+    c.input('<M-l>')
+    s = c.wait(function(s)
+      return s.lines[2] ~= ''
+    end)
+    T.eq(s.lines, { '# mock-reply:total = price * qty', 'total = price * qty' })
+    T.eq(s.cursor, { 2, 19 })
+  end)
+end)
+
+T.test('typing along a 40-character suggestion sends 0 requests (counted at the mock)', function()
+  with_child(setup(), function(c)
+    local first = 'result = compute_total(items, discount)' .. '!'
+    T.eq(#first, 40)
+    c.lua('G.buffer("python", { ... , "" })', '# mock-reply:' .. first .. '\\nprint(result)')
+    c.input('GA')
+    c.wait(ghost_shown, 5000, 'ghost text')
+    local n0 = #fim_requests()
+    local sent0 = c.lua('return require("glm.complete")._state().requests')
+    for i = 1, #first do
+      c.input(first:sub(i, i))
+      vim.wait(i % 8 == 0 and 100 or 10) -- pauses past the debounce now and then
+    end
+    vim.wait(200)
+    local s = c.snap()
+    T.eq(s.lines[2], first)
+    T.eq(s.ghost, { '', 'print(result)' }, 'the rest still shown')
+    T.eq(#fim_requests() - n0, 0, 'upstream requests while typing along')
+    T.eq(c.lua('return require("glm.complete")._state().requests') - sent0, 0, 'complete requests to the server')
+  end)
+end)
+
+T.test('typing on cancels the request in flight; the next answer shows at once', function()
+  with_child(setup(), function(c)
+    -- The directive stalls the upstream answer while it is in the prefix; <C-u> deletes it.
+    c.lua('G.buffer("python", { "x = 1 # mock:stall_first_ms=4000" })')
+    local n0 = #fim_requests()
+    c.input('A')
+    T.wait(function()
+      return #fim_requests() == n0 + 1
+    end, 3000, 'stalled request at the mock')
+    local t0 = vim.loop.hrtime()
+    c.input('<C-u>')
+    local s = c.wait(ghost_shown, 3000, 'answer to the new request')
+    local ms = (vim.loop.hrtime() - t0) / 1e6
+    T.ok(ms < 2000, 'shown after ' .. ms .. ' ms: the stalled request did not hold it up')
+    T.contains(s.ghost[1], '<fim lang=python prefix=0')
+    T.eq(#fim_requests(), n0 + 2)
+    T.eq(c.lua('return require("glm.complete")._state().requests'), 2)
+  end)
+end)
+
+T.test('an upstream error is told once and nothing is shown', function()
+  with_child(setup(), function(c)
+    c.lua('G.buffer("python", { "# mock:error=401", "" })')
+    c.input('GAa')
+    T.wait(function()
+      return #c.lua('return G.notes') >= 1
+    end, 5000, 'error message')
+    c.input('b')
+    vim.wait(300)
+    local notes = c.lua('return G.notes')
+    T.eq(#notes, 1, vim.inspect(notes))
+    T.eq(c.snap().ghost, false)
+  end)
+end)
