@@ -5,8 +5,10 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
       nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2 zlib1g-dev
       neovim tmux
-      clang-format-14 lua-check)        # scripts/format.sh, scripts/check-format.sh
-# StyLua comes from npm (scripts/stylua): node and npm from Debian unless some node is already installed.
+      clang-format-14 lua-check         # scripts/format.sh, scripts/check-format.sh
+      emacs-nox elpa-eglot)             # LSP mode tests (tests/lsp): Emacs + eglot
+# StyLua (scripts/stylua) and the LSP tests' vscode-languageserver-protocol client come from npm: node and
+# npm from Debian unless some node is already installed.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <asio/io_context.hpp>
@@ -20,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
+#include "lsp/lsp_server.hpp"
 #include "providers/registry.hpp"
 #include "rpc/transport.hpp"
 #include "server/server.hpp"
@@ -27,12 +29,14 @@
 namespace {
 
 const char* const kUsage =
-    "usage: glm-server [--config PATH] [--log-file PATH] [--log-level LEVEL] [--drain] [--version] [--help]\n"
+    "usage: glm-server [--lsp] [--config PATH] [--log-file PATH] [--log-level LEVEL] [--drain] [--version] [--help]\n"
     "\n"
     "Speaks JSON-RPC 2.0 on stdin/stdout (Content-Length framing, or one JSON value per line).\n"
     "Methods: initialize, shutdown, exit, $/cancelRequest, chat, explain, complete, models/list, providers/list.\n"
     "Protocol: docs/protocol.md.\n"
     "\n"
+    "  --lsp              be a Language Server (LSP 3.17: completion, inline completion, code actions)\n"
+    "                     instead of speaking the JSON-RPC protocol; see docs/lsp.md\n"
     "  --config PATH      config file (default: $XDG_CONFIG_HOME/glm-server/config.json if present)\n"
     "  --log-file PATH    write logs there instead of stderr\n"
     "  --log-level LEVEL  trace, debug, info, warn, error, off (default: info)\n"
@@ -44,6 +48,7 @@ const char* const kUsage =
 struct Args {
   std::string config, log_file, log_level = "info";
   bool drain = false;
+  bool lsp = false;
 };
 
 [[noreturn]] void die_usage(const std::string& message) {
@@ -67,6 +72,10 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--version") {
       std::printf("glm-server %s\n", GLM_VERSION);
       std::exit(0);
+    } else if (arg == "--lsp") {
+      a.lsp = true;
+    } else if (arg == "--stdio") {
+      // Accepted and ignored: some LSP client libraries append it for stdio transport.
     } else if (arg == "--drain") {
       a.drain = true;
     } else if (arg.rfind("--config", 0) == 0) {
@@ -154,22 +163,43 @@ int main(int argc, char** argv) {
     exit_code = code;
     transport.when_flushed([&] { io.stop(); });
   };
-  glm::Server server(
-      io, config, [&](glm::rpc::Framing f, std::string&& m) { transport.send(f, std::move(m)); }, exit_fn);
-  server.set_config_file(path);
+  auto send = [&](glm::rpc::Framing f, std::string&& m) { transport.send(f, std::move(m)); };
+  // LSP mode (docs/lsp.md): an adapter that owns a Server and talks LSP to the client.
+  std::unique_ptr<glm::lsp::LspServer> lsp;
+  std::unique_ptr<glm::Server> plain;
+  if (args.lsp)
+    lsp = std::make_unique<glm::lsp::LspServer>(io, config, send, exit_fn);
+  else
+    plain = std::make_unique<glm::Server>(io, config, send, exit_fn);
+  glm::Server* server = lsp ? &lsp->core() : plain.get();
+  server->set_config_file(path);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int) {
-    if (!ec) server.input_closed();
+    if (ec) return;
+    if (lsp) lsp->input_closed();
+    else server->input_closed();
   });
 
-  transport.start({
-      [&](glm::rpc::Frame&& f) { server.dispatcher().dispatch(std::move(f)); },
-      [&](glm::rpc::FrameError&& e) { server.dispatcher().framing_error(e); },
-      [&] { server.input_closed(drain); },
-      [&] { server.output_closed(); },
-      [&](bool congested) { server.set_output_congested(congested); },
-  });
+  // Back-pressure is the core server's in both modes: it pauses the upstream transfers.
+  auto congestion = [&](bool congested) { server->set_output_congested(congested); };
+  if (lsp) {
+    transport.start({
+        [&](glm::rpc::Frame&& f) { lsp->on_frame(std::move(f)); },
+        [&](glm::rpc::FrameError&& e) { lsp->on_frame_error(e); },
+        [&] { lsp->input_closed(); },
+        [&] { lsp->output_closed(); },
+        congestion,
+    });
+  } else {
+    transport.start({
+        [&](glm::rpc::Frame&& f) { server->dispatcher().dispatch(std::move(f)); },
+        [&](glm::rpc::FrameError&& e) { server->dispatcher().framing_error(e); },
+        [&] { server->input_closed(drain); },
+        [&] { server->output_closed(); },
+        congestion,
+    });
+  }
   spdlog::info("glm-server {} ready (pid {})", GLM_VERSION, static_cast<int>(getpid()));
   io.run();
   spdlog::info("exiting with status {}", exit_code);

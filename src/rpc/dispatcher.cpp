@@ -118,6 +118,10 @@ void Dispatcher::on_notification(const std::string& method, NotificationHandler 
 
 void Dispatcher::set_request_gate(std::function<bool(const std::string&, Reply&)> gate) { gate_ = std::move(gate); }
 
+void Dispatcher::set_response_handler(std::function<void(const Json&)> handler) {
+  response_handler_ = std::move(handler);
+}
+
 void Dispatcher::framing_error(const FrameError& error) {
   spdlog::warn("framing error: {}", error.message);
   send_(error.framing, to_wire(make_error(nullptr, code::parse_error, "Parse error: " + error.message)));
@@ -188,6 +192,14 @@ void Dispatcher::dispatch_one(const Json& m, const MessageText& text, Framing fr
   auto jsonrpc = m.find("jsonrpc");
   if (jsonrpc == m.end() || *jsonrpc != "2.0") return invalid("\"jsonrpc\" must be \"2.0\"");
   auto method_it = m.find("method");
+  if (method_it == m.end() && has_id && response_handler_ && (m.contains("result") || m.contains("error"))) {
+    try {
+      response_handler_(m);
+    } catch (const std::exception& e) {
+      spdlog::warn("response {} failed: {}", to_wire(id), e.what());
+    }
+    return;
+  }
   if (method_it == m.end() || !method_it->is_string()) {
     // A response object from the client (we never send requests): not a request.
     return invalid("missing \"method\" string");

@@ -74,6 +74,10 @@ class Dispatcher {
   // Called for any request whose method has no handler before the "method not found" reply;
   // returning true means it was handled (used to reject everything after shutdown).
   void set_request_gate(std::function<bool(const std::string& method, Reply& reply)> gate);
+  // Responses from the client to requests the server sent it (LSP mode sends window/* and workspace/*
+  // requests): a message with an id, no method and a result or error goes here instead of being
+  // rejected as an invalid request. Without a handler they stay invalid requests.
+  void set_response_handler(std::function<void(const Json& response)> handler);
 
   // One framed message from the client.
   void dispatch(Frame&& frame);
@@ -99,6 +103,7 @@ class Dispatcher {
   std::unordered_map<std::string, NotificationHandler> notifications_;
   std::function<bool(const std::string&, Reply&)> gate_;
   size_t max_depth_ = kDefaultMaxDepth;
+  std::function<void(const Json&)> response_handler_;
 };
 
 // In-flight requests that can be cancelled. Each registration gets its own cookie (as clangd does), so

@@ -1,0 +1,113 @@
+;;; eglot_test.el --- Emacs + eglot against glm-server --lsp and glm-mock-provider  -*- lexical-binding: t -*-
+;; Run by tests/lsp/run_eglot.sh:  emacs --batch -Q -l tests/lsp/eglot_test.el
+;; Environment: GLM_TEST_SERVER, GLM_TEST_MOCK, GLM_TEST_TMP.  Connects, completes at point, and runs
+;; the "GLM: Rewrite…" code action, which edits the buffer.  Exits non-zero on the first failure.
+;; User choices (the code action menu, the rewrite instruction eglot asks for through
+;; window/showMessageRequest) come from a scripted `completing-read'; everything else is eglot's own code.
+(require 'cl-lib)
+;; Debian's elpa-* packages (eglot and the newer jsonrpc/project/xref it needs) are not on the
+;; load path under -Q.
+(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
+  (add-to-list 'load-path dir))
+(require 'eglot)
+
+(defvar glm-test-server (getenv "GLM_TEST_SERVER"))
+(defvar glm-test-mock (getenv "GLM_TEST_MOCK"))
+(defvar glm-test-tmp (getenv "GLM_TEST_TMP"))
+
+(defun glm-test-fail (fmt &rest args)
+  (princ (format "FAIL: %s\n" (apply #'format fmt args)))
+  (kill-emacs 1))
+
+(defun glm-test-ok (what)
+  (princ (format "ok: %s\n" what)))
+
+(defun glm-test-wait (pred what &optional seconds)
+  (let ((deadline (+ (float-time) (or seconds 10))))
+    (while (and (not (funcall pred)) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (unless (funcall pred) (glm-test-fail "timed out waiting for %s" what))))
+
+;; The mock provider.
+(defvar glm-test-port nil)
+(make-process :name "glm-mock" :command (list glm-test-mock "--lifetime-s" "300")
+              :connection-type 'pipe :noquery t
+              :filter (lambda (_p s)
+                        (when (string-match "PORT \\([0-9]+\\)" s)
+                          (setq glm-test-port (string-to-number (match-string 1 s))))))
+(glm-test-wait (lambda () glm-test-port) "the mock provider")
+
+;; ---- the docs/lsp.md snippet (eglot) -------------------------------------------------------------
+(add-to-list 'eglot-server-programs
+             `(python-mode . (,glm-test-server "--lsp"
+                              :initializationOptions
+                              (:config (:default_model "openai/glm-4"
+                                        :providers (:openai (:base_url ,(format "http://127.0.0.1:%d/v1" glm-test-port))
+                                                    :zhipu (:base_url ,(format "http://127.0.0.1:%d/api/paas/v4" glm-test-port)
+                                                            :api_key "zk-test.secret")))))))
+;; GLM's rewrites arrive as workspace/applyEdit: apply them without a y-or-n question.
+(setq eglot-confirm-server-initiated-edits nil)
+;; ---------------------------------------------------------------------------------------------------
+(setenv "OPENAI_API_KEY" "sk-test-not-a-secret")
+
+(defvar glm-test-choices nil "Answers for `completing-read', in order: (PREDICATE-SUBSTRING . CHOICE).")
+(defun glm-test-completing-read (prompt collection &rest _)
+  (let ((answer (pop glm-test-choices)))
+    (unless answer (glm-test-fail "unexpected question: %s" prompt))
+    (let* ((cands (all-completions "" collection))
+           (hit (cl-find-if (lambda (c) (string-match-p (regexp-quote answer) c)) cands)))
+      (unless hit (glm-test-fail "no choice matching %S in %S" answer cands))
+      (glm-test-ok (format "asked %S, chose %S" (car (split-string prompt "\n" t)) hit))
+      hit)))
+(advice-add 'completing-read :override #'glm-test-completing-read)
+
+(let* ((file (expand-file-name "demo.py" glm-test-tmp))
+       (reply (expand-file-name "reply.txt" glm-test-tmp)))
+  ;; The model's answer to the rewrite (the mock replays it): prose around a fenced block.
+  (with-temp-file reply
+    (insert "Simplified:\n\n```python\n    return sum((a, b))\n```\n"))
+  (with-temp-file file
+    (insert (format "# 注释 😀 mock-reply:d(1, 2)\ndef add(a, b):\n    return a + b  # mock:reply_file=%s\n\ntotal = ad" reply)))
+  (find-file file)
+  (python-mode)
+  ;; What M-x eglot does (eglot-ensure waits for a command loop that batch mode does not run).
+  (apply #'eglot (eglot--guess-contact))
+  (glm-test-wait (lambda () (eglot-current-server)) "eglot to connect")
+  (glm-test-wait (lambda () (let ((s (eglot-current-server)))
+                              (and s (eglot--server-capable :codeActionProvider))))
+                 "initialize")
+  (glm-test-ok "connected")
+
+  ;; 1. Complete at point at the end of "total = ad".
+  (goto-char (point-max))
+  (let ((before (buffer-string)))
+    (completion-at-point)
+    (glm-test-wait (lambda () (not (equal before (buffer-string)))) "the completion")
+    (let ((line (buffer-substring (line-beginning-position) (line-end-position))))
+      (unless (equal line "total = add(1, 2)")
+        (glm-test-fail "completion not inserted: %S" line))
+      (glm-test-ok (format "completed at point: %S" line))))
+
+  ;; 2. The Rewrite code action on line 3 edits the buffer.
+  (goto-char (point-min))
+  (forward-line 2)
+  (let ((beg (line-beginning-position)) (end (line-end-position)))
+    (setq glm-test-choices (list "GLM: Rewrite" "Simplify it"))
+    (let ((tick (buffer-chars-modified-tick)))
+      ;; As from the keyboard (a mouse event would pop up a menu instead of the minibuffer).
+      (let ((last-nonmenu-event ?\r))
+        (eglot-code-actions beg end nil t))
+      (glm-test-wait (lambda () (/= tick (buffer-chars-modified-tick))) "the rewrite edit")))
+  (goto-char (point-min))
+  (forward-line 2)
+  (let ((line (buffer-substring (line-beginning-position) (line-end-position))))
+    (unless (equal "    return sum((a, b))" line)
+      (glm-test-fail "rewrite not applied: %S" line))
+    (glm-test-ok (format "rewrite applied: %S" line)))
+  (goto-char (point-min))
+  (unless (looking-at "# 注释 😀 mock-reply:d(1, 2)\ndef add(a, b):\n")
+    (glm-test-fail "the rest of the buffer changed: %S" (buffer-string)))
+  (glm-test-ok "the rest of the buffer is untouched")
+  (eglot-shutdown (eglot-current-server))
+  (princ "all passed\n")
+  (kill-emacs 0))

@@ -1,0 +1,424 @@
+// glm-server --lsp as a process, driven like an editor would, against the in-process mock provider:
+// lifecycle, position encodings, incremental sync (CJK, emoji), code actions, Explain with progress
+// and showDocument/showMessage, Rewrite with applyEdit, configuration changes, errors.
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "../mock/mock_server.hpp"
+#include "server_process.hpp"
+
+using glm::mock::MockServer;
+using glm::test::Json;
+using glm::test::ServerProcess;
+
+namespace {
+
+std::string temp_dir() {
+  auto p = std::filesystem::temp_directory_path() /
+           ("glm-lsp-test-" + std::to_string(getpid()) + "-" + std::to_string(std::rand()));
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+// An LSP client: answers the server's requests with `on_request` (default: null), keeps notifications.
+struct Client {
+  MockServer mock;
+  std::string answers = temp_dir();
+  ServerProcess server{{"--lsp"}, {"GLM_LSP_ANSWERS_DIR=" + answers, "OPENAI_API_KEY=sk-test"}};
+  std::vector<Json> notes;
+  std::vector<Json> server_requests;
+  // The editor's side of the server's requests: documents open, everything else answers null.
+  std::function<Json(const Json&)> on_request = [](const Json& req) -> Json {
+    if (req["method"] == "window/showDocument") return {{"success", true}};
+    return nullptr;
+  };
+  int64_t next_id = 1;
+
+  ~Client() {
+    std::error_code ec;
+    std::filesystem::remove_all(answers, ec);
+  }
+
+  Json config() const {
+    return {{"default_model", "openai/glm-4"},
+            {"providers",
+             {{"openai", {{"base_url", mock.url() + "/v1"}}},
+              {"zhipu", {{"base_url", mock.url() + "/api/paas/v4"}, {"api_key", "zk-test.secret"}}}}}};
+  }
+
+  // Handles one incoming message; returns it when it is a response.
+  std::optional<Json> pump(int timeout_ms) {
+    auto m = server.read(timeout_ms);
+    if (!m) return std::nullopt;
+    if (m->contains("method") && m->contains("id")) {
+      server_requests.push_back(*m);
+      server.send({{"jsonrpc", "2.0"}, {"id", (*m)["id"]}, {"result", on_request(*m)}});
+      return Json(nullptr);
+    }
+    if (m->contains("method")) {
+      notes.push_back(*m);
+      return Json(nullptr);
+    }
+    return m;
+  }
+
+  Json request(const std::string& method, Json params, int timeout_ms = 10000) {
+    Json id = next_id++;
+    server.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto m = pump(200);
+      if (m && m->is_object() && m->value("id", Json()) == id) return *m;
+    }
+    FAIL("no reply to " << method);
+    return nullptr;
+  }
+  Json exec(const std::string& command, Json argument) {
+    Json p = Json::object();
+    p["command"] = command;
+    p["arguments"] = Json::array({std::move(argument)});
+    return request("workspace/executeCommand", std::move(p));
+  }
+  void notify(const std::string& method, Json params) {
+    server.send({{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
+  }
+  // Pumps until `pred` holds.
+  bool wait(const std::function<bool()>& pred, int timeout_ms = 10000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      pump(50);
+    }
+    return pred();
+  }
+  const Json* find_request(const std::string& method) const {
+    for (const auto& r : server_requests)
+      if (r["method"] == method) return &r;
+    return nullptr;
+  }
+  const Json* find_note(const std::string& method) const {
+    for (const auto& n : notes)
+      if (n["method"] == method) return &n;
+    return nullptr;
+  }
+
+  Json initialize(Json capabilities, Json init_options = nullptr) {
+    Json p = {{"processId", nullptr},
+              {"clientInfo", {{"name", "test-client"}, {"version", "1"}}},
+              {"rootUri", nullptr},
+              {"capabilities", std::move(capabilities)}};
+    p["initializationOptions"] = init_options.is_null() ? Json{{"config", config()}} : init_options;
+    Json r = request("initialize", p);
+    notify("initialized", Json::object());
+    return r;
+  }
+  void open(const std::string& uri, const std::string& text, const std::string& lang = "lua", int version = 1) {
+    notify("textDocument/didOpen",
+           {{"textDocument", {{"uri", uri}, {"languageId", lang}, {"version", version}, {"text", text}}}});
+  }
+};
+
+Json pos(int64_t l, int64_t c) { return {{"line", l}, {"character", c}}; }
+Json range(int64_t l0, int64_t c0, int64_t l1, int64_t c1) { return {{"start", pos(l0, c0)}, {"end", pos(l1, c1)}}; }
+
+Json full_caps() {
+  return {{"general", {{"positionEncodings", {"utf-8", "utf-16"}}}},
+          {"window", {{"workDoneProgress", true}, {"showDocument", {{"support", true}}}}},
+          {"workspace", {{"applyEdit", true}, {"workspaceEdit", {{"documentChanges", true}}}, {"configuration", true}}},
+          {"textDocument",
+           {{"codeAction", {{"codeActionLiteralSupport", {{"codeActionKind", {{"valueSet", {"quickfix"}}}}}}}}}}};
+}
+
+std::string last_user_message(const MockServer& mock) {
+  auto reqs = mock.requests();
+  REQUIRE_FALSE(reqs.empty());
+  Json body = Json::parse(reqs.back().body);
+  return body["messages"].back()["content"].get<std::string>();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("lsp: initialize negotiates the position encoding and answers a standard InitializeResult") {
+  SECTION("utf-8 when offered") {
+    Client c;
+    Json r = c.initialize({{"general", {{"positionEncodings", {"utf-16", "utf-8"}}}}});
+    REQUIRE(r.contains("result"));
+    CHECK(r["result"]["capabilities"]["positionEncoding"] == "utf-8");
+    CHECK(r["result"]["serverInfo"]["name"] == "glm-server");
+    CHECK(r["result"]["capabilities"]["textDocumentSync"]["change"] == 2);
+    CHECK(r["result"]["capabilities"]["executeCommandProvider"]["commands"].size() == 4);
+  }
+  SECTION("utf-16 by default") {
+    Client c;
+    Json r = c.initialize(Json::object());
+    CHECK(r["result"]["capabilities"]["positionEncoding"] == "utf-16");
+  }
+  SECTION("clangd's offsetEncoding extension") {
+    Client c;
+    Json r = c.initialize({{"offsetEncoding", {"utf-32"}}});
+    CHECK(r["result"]["capabilities"]["positionEncoding"] == "utf-32");
+    CHECK(r["result"]["offsetEncoding"] == "utf-32");
+  }
+}
+
+TEST_CASE("lsp: lifecycle per the specification") {
+  Client c;
+  Json early =
+      c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///a"}}}, {"range", range(0, 0, 0, 0)}});
+  CHECK(early["error"]["code"] == -32002);
+  c.initialize(Json::object());
+  Json again = c.request("initialize", {{"capabilities", Json::object()}});
+  CHECK(again["error"]["code"] == -32600);
+  CHECK(c.request("shutdown", nullptr)["result"].is_null());
+  CHECK(c.request("textDocument/codeAction", {})["error"]["code"] == -32600);
+  c.notify("exit", nullptr);
+  auto st = c.server.wait_exit();
+  REQUIRE(st);
+  CHECK(WIFEXITED(*st));
+  CHECK(WEXITSTATUS(*st) == 0);
+}
+
+TEST_CASE("lsp: exit without shutdown exits 1") {
+  Client c;
+  c.initialize(Json::object());
+  c.notify("exit", nullptr);
+  auto st = c.server.wait_exit();
+  REQUIRE(st);
+  CHECK(WEXITSTATUS(*st) == 1);
+}
+
+TEST_CASE("lsp: an invalid config in initializationOptions is refused naming the key") {
+  Client c;
+  Json r = c.initialize(Json::object(), {{"config", {{"providers", {{"openai", {{"timeout_ms", -1}}}}}}}});
+  REQUIRE(r.contains("error"));
+  CHECK(r["error"]["code"] == -32602);
+  CHECK_THAT(r["error"]["message"].get<std::string>(), Catch::Contains("config.providers.openai.timeout_ms"));
+}
+
+TEST_CASE("lsp: code actions on a range, with Fix for each diagnostic, filtered by `only`") {
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/a.lua", "local x = 1\nprint(y)\n");
+  Json diag = {{"range", range(1, 6, 1, 7)}, {"message", "undefined global 'y'"}};
+  Json params = {{"textDocument", {{"uri", "file:///t/a.lua"}}}, {"range", range(1, 0, 1, 8)}};
+  params["context"]["diagnostics"] = Json::array({diag});
+  Json r = c.request("textDocument/codeAction", params);
+  const Json& actions = r["result"];
+  REQUIRE(actions.size() == 4);
+  CHECK(actions[0]["title"] == "GLM: Fix this diagnostic: undefined global 'y'");
+  CHECK(actions[0]["kind"] == "quickfix");
+  CHECK(actions[0]["command"]["command"] == "glm.fix");
+  CHECK(actions[1]["command"]["command"] == "glm.explain");
+  CHECK(actions[2]["command"]["command"] == "glm.ask");
+  CHECK(actions[3]["kind"] == "refactor.rewrite");
+  Json only =
+      c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///t/a.lua"}}},
+                                            {"range", range(0, 0, 0, 5)},
+                                            {"context", {{"diagnostics", Json::array()}, {"only", {"refactor"}}}}});
+  REQUIRE(only["result"].size() == 1);
+  CHECK(only["result"][0]["command"]["command"] == "glm.rewrite");
+}
+
+TEST_CASE("lsp: Explain streams work-done progress and opens the answer with showDocument") {
+  Client c;
+  c.initialize(full_caps());
+  // The mock streams slowly enough for progress reports to be seen.
+  c.open("file:///t/e.lua", "-- 注释 😀\nlocal answer = 42 -- mock:delay_ms=20\n");
+  Json r = c.exec("glm.explain", {{"uri", "file:///t/e.lua"}, {"range", range(1, 0, 1, 99)}});
+  CHECK(r["result"].is_null());
+  REQUIRE(c.wait([&] { return c.find_request("window/showDocument") != nullptr; }));
+  // Progress: created, begun, reported with the text so far, ended.
+  REQUIRE(c.find_request("window/workDoneProgress/create"));
+  std::vector<std::string> kinds;
+  std::string last_report;
+  for (const auto& n : c.notes) {
+    if (n["method"] != "$/progress") continue;
+    kinds.push_back(n["params"]["value"]["kind"]);
+    if (kinds.back() == "report") last_report = n["params"]["value"]["message"];
+  }
+  REQUIRE(kinds.size() >= 2);
+  CHECK(kinds.front() == "begin");
+  CHECK(kinds.back() == "end");
+  CHECK_THAT(last_report, Catch::StartsWith("You said:"));
+  // The document is a markdown file with the answer, which quotes the selected code.
+  std::string uri = c.find_request("window/showDocument")->at("params")["uri"];
+  REQUIRE(uri.rfind("file://", 0) == 0);
+  std::string md = read_file(uri.substr(7));
+  CHECK_THAT(md, Catch::StartsWith("# GLM: Explain: `e.lua` line 2"));
+  CHECK_THAT(md, Catch::Contains("You said:"));
+  CHECK_THAT(md, Catch::Contains("local answer = 42"));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains("```lua\nlocal answer = 42 -- mock:delay_ms=20\n```"));
+}
+
+TEST_CASE("lsp: without showDocument the answer comes as window/showMessage") {
+  Client c;
+  c.initialize(Json::object());
+  c.open("file:///t/e.lua", "local answer = 42\n");
+  c.exec("glm.ask", {{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 0)}, {"question", "Why 42?"}});
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+  const Json& m = c.find_note("window/showMessage")->at("params");
+  CHECK(m["type"] == 3);
+  CHECK_THAT(m["message"].get<std::string>(), Catch::Contains("Why 42?"));
+  CHECK(c.find_request("window/workDoneProgress/create") == nullptr);  // no progress capability
+}
+
+TEST_CASE("lsp: Ask without a question asks with showMessageRequest") {
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/e.lua", "local answer = 42\n");
+  c.on_request = [](const Json& req) -> Json {
+    if (req["method"] == "window/showMessageRequest") return req["params"]["actions"][1];
+    if (req["method"] == "window/showDocument") return {{"success", true}};
+    return nullptr;
+  };
+  c.exec("glm.ask", {{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 5)}});
+  REQUIRE(c.wait([&] { return c.find_request("window/showDocument") != nullptr; }));
+  CHECK_THAT(last_user_message(c.mock), Catch::EndsWith("Are there bugs or unhandled edge cases?"));
+}
+
+TEST_CASE("lsp: Rewrite comes back as workspace/applyEdit on the selection, versioned") {
+  for (const char* enc : {"utf-8", "utf-16"}) {
+    Client c;
+    Json caps = full_caps();
+    caps["general"]["positionEncodings"] = {enc};
+    c.initialize(caps);
+    // The selection follows CJK and emoji on the same line: its columns differ per encoding.
+    c.open("file:///t/r.lua", "local s = '中😀' local v = 1\nreturn v\n", "lua", 7);
+    int64_t col = std::string(enc) == "utf-8" ? 20 : 16;  // start of "local v": 11 + 中 + 😀 + 2
+    // The model's reply: prose around a fenced block, as models write them.
+    std::string reply = c.answers + "/reply.txt";
+    std::ofstream(reply) << "Sure! Here it is:\n\n```lua\nlocal v = 1 + 0\n```\n\nThis keeps `v` the same.\n";
+    Json r = c.exec("glm.rewrite", {{"uri", "file:///t/r.lua"},
+                                    {"range", range(0, col, 0, col + 11)},
+                                    {"instruction", "mock:reply_file=" + reply}});
+    CHECK(r["result"].is_null());
+    bool edited = c.wait([&] { return c.find_request("workspace/applyEdit") != nullptr; });
+    INFO(Json(c.notes).dump());
+    REQUIRE(edited);
+    const Json& p = c.find_request("workspace/applyEdit")->at("params");
+    const Json& dc = p["edit"]["documentChanges"][0];
+    CHECK(dc["textDocument"]["version"] == 7);
+    CHECK(dc["edits"][0]["range"] == range(0, col, 0, col + 11));
+    CHECK(dc["edits"][0]["newText"] == "local v = 1 + 0");
+    CHECK_THAT(last_user_message(c.mock), Catch::Contains("Selection to rewrite:\n```lua\nlocal v = 1\n```"));
+  }
+}
+
+TEST_CASE("lsp: incremental edits with multi-byte text land where the client meant, in both encodings") {
+  for (const char* enc : {"utf-8", "utf-16"}) {
+    Client c;
+    Json caps = full_caps();
+    caps["general"]["positionEncodings"] = {enc};
+    c.initialize(caps);
+    c.open("file:///t/s.lua", "a = '日本😀'\nb = 2\n");
+    bool u8 = std::string(enc) == "utf-8";
+    // Insert "語" after 😀 (utf-8: 5+3+3+4 = 15; utf-16: 5+1+1+2 = 9), then replace "2" with "'😀中'".
+    int64_t after_emoji = u8 ? 15 : 9;
+    Json change1 = {{"range", range(0, after_emoji, 0, after_emoji)}, {"text", "語"}};
+    Json change2 = {{"range", range(1, 4, 1, 5)}, {"text", "'😀中'"}};
+    Json params = {{"textDocument", {{"uri", "file:///t/s.lua"}, {"version", 2}}}};
+    params["contentChanges"] = Json::array({change1, change2});
+    c.notify("textDocument/didChange", params);
+    c.exec("glm.ask", {{"uri", "file:///t/s.lua"}, {"range", range(0, 0, 2, 0)}, {"question", "q"}});
+    REQUIRE(c.wait([&] { return c.find_request("window/showDocument") != nullptr; }));
+    CHECK_THAT(last_user_message(c.mock), Catch::Contains("a = '日本😀語'\nb = '😀中'\n"));
+  }
+}
+
+TEST_CASE("lsp: didChangeConfiguration re-applies the config for new requests") {
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/e.lua", "x = 1\n");
+  auto explain = [&] {
+    c.server_requests.clear();
+    c.exec("glm.explain", {{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 5)}});
+    REQUIRE(c.wait([&] { return c.find_request("window/showDocument") != nullptr; }));
+    return c.mock.requests().back().path();
+  };
+  CHECK(explain() == "/v1/chat/completions");
+  Json cfg = c.config();
+  cfg["default_model"] = "zhipu/glm-4.6";
+  c.notify("workspace/didChangeConfiguration", {{"settings", {{"glm", {{"config", cfg}}}}}});
+  CHECK(explain() == "/api/paas/v4/chat/completions");
+  // An invalid one is reported and changes nothing.
+  c.notify("workspace/didChangeConfiguration", {{"settings", {{"config", {{"default_model", 3}}}}}});
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+  CHECK_THAT(c.find_note("window/showMessage")->at("params")["message"].get<std::string>(),
+             Catch::Contains("config.default_model"));
+  CHECK(explain() == "/api/paas/v4/chat/completions");
+}
+
+TEST_CASE("lsp: an upstream failure in a command is shown with its kind; progress ends") {
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/e.lua", "x = 1 -- mock:error=401\n");
+  c.exec("glm.explain", {{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 30)}});
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+  const Json& m = c.find_note("window/showMessage")->at("params");
+  CHECK(m["type"] == 1);
+  CHECK_THAT(m["message"].get<std::string>(), Catch::Contains("(auth)"));
+  bool ended = false;
+  for (const auto& n : c.notes)
+    if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "end")
+      ended = n["params"]["value"]["message"] == "failed";
+  CHECK(ended);
+}
+
+TEST_CASE("lsp: a command can be cancelled through its progress token") {
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/e.lua", "x = 1 -- mock:chunks=200,delay_ms=20\n");
+  c.exec("glm.explain", {{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 40)}});
+  REQUIRE(c.wait([&] {
+    for (const auto& n : c.notes)
+      if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "report") return true;
+    return false;
+  }));
+  c.notify("window/workDoneProgress/cancel",
+           {{"token", c.find_request("window/workDoneProgress/create")->at("params")["token"]}});
+  REQUIRE(c.wait([&] { return c.notes.back()["params"]["value"].value("kind", "") == "end"; }));
+  CHECK(c.notes.back()["params"]["value"]["message"] == "cancelled");
+  CHECK(c.mock.wait_for_open_connections_at_most(0, std::chrono::milliseconds(2000)));
+  c.pump(300);
+  CHECK(c.find_request("window/showDocument") == nullptr);
+}
+
+TEST_CASE("lsp: bad input gets errors, never a crash") {
+  Client c;
+  c.initialize(full_caps());
+  CHECK(c.request("workspace/executeCommand", {{"command", "nope"}})["error"]["code"] == -32602);
+  CHECK(c.exec("glm.explain", {{"uri", "file:///none"}})["error"]["code"] == -32602);
+  CHECK(c.request("textDocument/codeAction", {{"textDocument", {{"uri", 3}}}})["error"]["code"] == -32602);
+  // Changes to unknown documents and garbage ranges are ignored; the server still answers.
+  auto change = [&](const std::string& uri, Json one) {
+    Json p = {{"textDocument", {{"uri", uri}, {"version", 9}}}};
+    p["contentChanges"] = Json::array({std::move(one)});
+    c.notify("textDocument/didChange", p);
+  };
+  change("file:///none", {{"text", "x"}});
+  c.open("file:///t/x.lua", "abc");
+  change("file:///t/x.lua", {{"range", range(-5, 99, 1000000000, -1)}, {"text", "中"}});
+  change("file:///t/x.lua", {{"range", "bad"}, {"text", "y"}});
+  Json r = c.request("textDocument/codeAction",
+                     {{"textDocument", {{"uri", "file:///t/x.lua"}}}, {"range", range(0, 0, 0, 1)}});
+  CHECK(r["result"].size() == 3);
+  // Nesting deeper than max_json_depth is refused before parsing, as in JSON-RPC mode.
+  std::string deep = R"({"jsonrpc":"2.0","id":99,"method":"textDocument/codeAction","params":{"x":)" +
+                     std::string(2000, '[') + std::string(2000, ']') + "}}";
+  c.server.write_raw("Content-Length: " + std::to_string(deep.size()) + "\r\n\r\n" + deep);
+  auto m = c.pump(5000);
+  REQUIRE(m);
+  CHECK((*m)["error"]["code"] == -32700);
+  CHECK(c.request("shutdown", nullptr)["result"].is_null());
+}
