@@ -24,7 +24,7 @@ import {
   CancellationTokenSource,
   ErrorCodes,
   LSPErrorCodes,
-} from 'vscode-languageserver-protocol/node.js';
+} from 'vscode-languageserver-protocol/node';
 
 const [serverBin, mockBin] = process.argv.slice(2);
 if (!serverBin || !mockBin) {

@@ -120,23 +120,37 @@ vim.api.nvim_buf_set_text(buf, 0, #'-- 注释 😀', 0, #'-- 注释 😀', { ' e
 
 -- 1. Completion through omnifunc, in insert mode at the end of "local total = ad".
 vim.bo[buf].omnifunc = 'v:lua.vim.lsp.omnifunc'
+-- As most LSP users set it: a menu even for one item, nothing inserted until it is accepted.
+vim.o.completeopt = 'menuone,noinsert'
 vim.api.nvim_win_set_cursor(0, { 5, #'local total = ad' })
-local completed = false
-vim.api.nvim_create_autocmd('CompleteDone', {
-  buffer = buf,
-  once = true,
-  callback = function()
-    completed = true
-  end,
-})
-vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('A<C-x><C-o>', true, false, true), 'x!', false)
-wait(function()
-  return vim.fn.pumvisible() == 1 or completed
-end, 'the completion menu')
-local info = vim.fn.complete_info({ 'items', 'selected' })
+-- Omnifunc completion is asynchronous: the menu appears while Neovim sits in insert mode waiting for
+-- keys. A timer plays the user: once the menu shows, it reads it and accepts the item (or gives up).
+local function keys(k)
+  return vim.api.nvim_replace_termcodes(k, true, false, true)
+end
+local info = { items = {} }
+local uv = vim.uv or vim.loop
+local deadline = uv.now() + 10000
+local poll = uv.new_timer()
+poll:start(
+  20,
+  20,
+  vim.schedule_wrap(function()
+    if vim.fn.pumvisible() == 1 then
+      poll:stop()
+      info = vim.fn.complete_info({ 'items', 'selected' })
+      -- The first item is inserted already unless 'completeopt' says noinsert/noselect.
+      vim.api.nvim_feedkeys(keys((info.selected == 0 and '' or '<C-n>') .. '<C-y><Esc>'), 'n', false)
+    elseif uv.now() > deadline then
+      poll:stop()
+      vim.api.nvim_feedkeys(keys('<Esc>'), 'n', false)
+    end
+  end)
+)
+vim.api.nvim_feedkeys(keys('A<C-x><C-o>'), 'x!', false)
+poll:close()
 check(#info.items == 1, 'one completion item')
-out('item: ' .. vim.inspect(info.items[1].word))
-vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-n><C-y><Esc>', true, false, true), 'x!', false)
+out('item: ' .. vim.inspect(info.items[1] and info.items[1].word))
 local line5 = vim.api.nvim_buf_get_lines(buf, 4, 5, false)[1]
 check(line5 == 'local total = add(1, 2)', 'the completion was inserted: ' .. line5)
 
