@@ -2,9 +2,11 @@
 # `mock` and `root` first; this sets up a scratch dir, the mock provider and helpers to drive a Neovim
 # in a detached tmux session and read its screen.
 #   check NAME CMD...        run CMD, count and print ok/FAIL
-#   start_mock               start glm-mock-provider; sets $port
-#   start_nvim INIT.lua      start Neovim in tmux with that init file and a private XDG home
-#   screen / keys / wait_for PATTERN SECONDS / wait_gone PATTERN SECONDS
+#   start_mock [ARGS...]     start glm-mock-provider (with ARGS); sets $port
+#   start_nvim INIT.lua [COLUMNS ROWS [FILE]]
+#                            start Neovim in tmux with that init file and a private XDG home
+#   quit_nvim / stop_nvim    :qa! and check Neovim exited / :qa!, then kill the session regardless
+#   screen / keys / wait_for PATTERN SECONDS / wait_gone PATTERN SECONDS (ERE patterns)
 #   finish                   print "N passed, N failed" and exit with the status
 nvim=${NVIM:-nvim}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/glm-e2e.XXXXXX")
@@ -76,8 +78,8 @@ need_binaries() {
   done
 }
 
-start_mock() {
-  "$mock" --lifetime-s 300 </dev/null >"$tmp/mock.out" 2>"$tmp/mock.err" &
+start_mock() { # start_mock [MOCK_ARGS...] (e.g. --record FILE)
+  "$mock" --lifetime-s 300 "$@" </dev/null >"$tmp/mock.out" 2>"$tmp/mock.err" &
   mock_pid=$!
   i=0
   while ! grep -q '^PORT ' "$tmp/mock.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -89,13 +91,22 @@ start_mock() {
 # The environment every Neovim of a test gets: a private home, a dummy key the mock accepts.
 nvim_env="XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_CONFIG_HOME=$tmp/config XDG_STATE_HOME=$tmp/state OPENAI_API_KEY=sk-e2e"
 
-# start_nvim INIT [COLUMNS ROWS]
+# start_nvim INIT [COLUMNS ROWS [FILE]]
 start_nvim() {
   tmux -S "$sock" -f /dev/null new-session -d -s "$session" -x "${2:-120}" -y "${3:-36}" \
-    "env $nvim_env $nvim -u $1 -i NONE -n"
+    "env $nvim_env $nvim -u $1 -i NONE -n ${4:-}"
   tmux -S "$sock" set-option -t "$session" status off >/dev/null
 }
 
+# quit_nvim: :qa! as a user would; succeeds only if Neovim then exits by itself (within 3 s).
+quit_nvim() {
+  keys Escape ':qa!' Enter
+  i=0
+  while tmux -S "$sock" has-session -t "$session" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+  ! tmux -S "$sock" has-session -t "$session" 2>/dev/null
+}
+
+# stop_nvim: quit, and kill the session if Neovim did not exit (between cases of one script).
 stop_nvim() {
   keys Escape ':qa!' Enter
   i=0

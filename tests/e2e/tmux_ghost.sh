@@ -9,44 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 server=${1:-$root/build/glm-server}
 mock=${2:-$root/build/glm-mock-provider}
-nvim=${NVIM:-nvim}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/glm-e2e-ghost.XXXXXX")
-sock="$tmp/tmux.sock"
-session=glm_ghost
-passed=0
-failed=0
-mock_pid=
-
-cleanup() {
-  tmux -S "$sock" kill-server 2>/dev/null
-  [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-check() { # check NAME COMMAND...
-  name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name"
-    echo "---- screen:"
-    screen | sed -n '1,8p'
-    echo "----"
-  fi
-}
-
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
-
-screen() { tmux -S "$sock" capture-pane -p -t "$session"; }
-keys() { tmux -S "$sock" send-keys -t "$session" "$@"; }
+. "$here/lib.sh"
 row() { screen | sed -n "${1}p"; }
 # Row N with its colours (SGR escapes): ghost text is drawn in GlmGhost (Comment), typed text plain.
 esc=$(printf '\033')
@@ -74,21 +37,8 @@ wait_row() {
   return 1
 }
 
-for bin in "$server" "$mock"; do
-  if [ ! -x "$bin" ]; then
-    echo "missing $bin"
-    failed=1
-    finish
-  fi
-done
-
-"$mock" --lifetime-s 120 --record "$tmp/record.jsonl" </dev/null >"$tmp/mock.out" 2>"$tmp/mock.err" &
-mock_pid=$!
-i=0
-while ! grep -q '^PORT ' "$tmp/mock.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-port=$(sed -n 's/^PORT \([0-9]*\).*/\1/p' "$tmp/mock.out")
-check "mock provider started" test -n "$port"
-[ -n "$port" ] || finish
+need_binaries
+start_mock --record "$tmp/record.jsonl"
 
 cat >"$tmp/init.lua" <<LUA
 vim.opt.runtimepath:prepend('$root')
@@ -111,8 +61,7 @@ LUA
 # The mock "model" answers with what follows mock-reply: in the text before the cursor.
 printf '%s\n' '# mock-reply:return fib(n - 1) + fib(n - 2)\n# done' 'def fib(n):' >"$tmp/fib.py"
 
-tmux -S "$sock" -f /dev/null new-session -d -s "$session" -x 100 -y 20 \
-  "env XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_CONFIG_HOME=$tmp/config XDG_STATE_HOME=$tmp/state $nvim -u $tmp/init.lua -i NONE -n $tmp/fib.py"
+start_nvim "$tmp/init.lua" 100 20 "$tmp/fib.py"
 check "neovim started" wait_row 2 'def fib(n):' 10
 
 keys G o  # Python's indent puts the cursor at column 4
@@ -137,5 +86,5 @@ check "accepted text is in the file" test "$(sed -n 3p "$tmp/fib.py")" = '    re
 check "and its second line" test "$(sed -n 4p "$tmp/fib.py")" = '# done'
 screen | grep -q 'E[0-9][0-9]*:' && err=1 || err=0
 check "no error on screen" test "$err" -eq 0
-keys ':qa!' Enter
+check "neovim exited" quit_nvim
 finish
