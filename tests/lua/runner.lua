@@ -166,6 +166,54 @@ function T.reset()
 end
 
 local tests = {}
+-- ---- helpers shared by the specs ----
+
+-- Writes `text` (a string) to a scratch file; returns its path.
+function T.fixture(name, text)
+  local path = T.tmp .. '/' .. name
+  vim.fn.writefile(vim.split(text, '\n', { plain = true }), path)
+  return path
+end
+
+-- Writes `lines` to a scratch file and edits it in the current window (a fresh buffer each time).
+-- Returns the buffer, the window and the path.
+function T.open_file(name, lines)
+  local path = T.tmp .. '/' .. name
+  vim.fn.writefile(lines, path)
+  vim.cmd('silent! bwipeout! ' .. vim.fn.fnameescape(path))
+  vim.cmd('silent edit ' .. vim.fn.fnameescape(path))
+  return vim.api.nvim_get_current_buf(), vim.api.nvim_get_current_win(), path
+end
+
+function T.lines(buf)
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+-- Waits until no request of the plugin is in flight (the statusline text is empty).
+function T.wait_idle()
+  T.wait(function()
+    return require('glm').status() == ''
+  end, 8000, 'reply to finish')
+end
+
+-- In a chat buffer: types `text` on the last line (under the last "## You") and sends it with <CR>
+-- in normal mode, as a user does. Returns the chat.
+function T.say(text)
+  local buf = vim.api.nvim_get_current_buf()
+  local last = vim.api.nvim_buf_line_count(buf)
+  vim.api.nvim_buf_set_lines(buf, last - 1, last, false, vim.split(text, '\n', { plain = true }))
+  vim.cmd('stopinsert')
+  T.feed('<CR>')
+  return require('glm.chat').for_buf(buf)
+end
+
+-- Waits until the chat's reply has ended.
+function T.wait_reply(chat)
+  T.wait(function()
+    return chat.reply == nil
+  end, 8000, 'reply to finish')
+end
+
 function T.test(name, fn)
   tests[#tests + 1] = { name = T.current_file .. ': ' .. name, fn = fn }
 end

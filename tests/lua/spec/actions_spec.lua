@@ -3,6 +3,7 @@
 local T = ...
 
 local api = vim.api
+local fixture, wait_idle = T.fixture, T.wait_idle
 
 local SOURCE = {
   'function add(a, b) {',
@@ -13,23 +14,7 @@ local SOURCE = {
 }
 
 local function open_source()
-  local path = T.tmp .. '/act_src.js'
-  vim.fn.writefile(SOURCE, path)
-  vim.cmd('silent! bwipeout! ' .. vim.fn.fnameescape(path))
-  vim.cmd('silent edit ' .. vim.fn.fnameescape(path))
-  return api.nvim_get_current_buf(), api.nvim_get_current_win()
-end
-
-local function fixture(name, text)
-  local path = T.tmp .. '/' .. name
-  vim.fn.writefile(vim.split(text, '\n', { plain = true }), path)
-  return path
-end
-
-local function wait_idle()
-  T.wait(function()
-    return require('glm').status() == ''
-  end, 8000, 'reply to finish')
+  return T.open_file('act_src.js', SOURCE)
 end
 
 local function last_user(n0)

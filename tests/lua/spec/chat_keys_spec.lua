@@ -3,21 +3,7 @@
 local T = ...
 
 local api = vim.api
-
-local function say(text)
-  local buf = api.nvim_get_current_buf()
-  local last = api.nvim_buf_line_count(buf)
-  api.nvim_buf_set_lines(buf, last - 1, last, false, vim.split(text, '\n', { plain = true }))
-  vim.cmd('stopinsert')
-  T.feed('<CR>')
-  return require('glm.chat').for_buf(buf)
-end
-
-local function wait_idle(chat)
-  T.wait(function()
-    return chat.reply == nil
-  end, 8000, 'reply to finish')
-end
+local say, wait_idle = T.say, T.wait_reply
 
 local function row_of(buf, text, from)
   local lines = api.nvim_buf_get_lines(buf, 0, -1, false)

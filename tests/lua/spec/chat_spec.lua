@@ -2,22 +2,7 @@
 local T = ...
 
 local api = vim.api
-
--- Types `text` where the user would (under the last "## You") and presses <CR> in normal mode.
-local function say(text)
-  local buf = api.nvim_get_current_buf()
-  local last = api.nvim_buf_line_count(buf)
-  api.nvim_buf_set_lines(buf, last - 1, last, false, vim.split(text, '\n', { plain = true }))
-  vim.cmd('stopinsert')
-  T.feed('<CR>')
-  return require('glm.chat').for_buf(buf)
-end
-
-local function wait_idle(chat)
-  T.wait(function()
-    return chat.reply == nil
-  end, 8000, 'reply to finish')
-end
+local say, wait_idle = T.say, T.wait_reply
 
 local function requests_since(n)
   local r = T.recorded()

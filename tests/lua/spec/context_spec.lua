@@ -2,6 +2,7 @@
 local T = ...
 
 local api = vim.api
+local say, wait_idle = T.say, T.wait_reply
 
 local SOURCE = {
   'local function greet(name)',
@@ -12,26 +13,7 @@ local SOURCE = {
 }
 
 local function open_source()
-  local path = T.tmp .. '/ctx_src.lua'
-  vim.fn.writefile(SOURCE, path)
-  vim.cmd('silent! bwipeout! ' .. vim.fn.fnameescape(path))
-  vim.cmd('silent edit ' .. vim.fn.fnameescape(path))
-  return api.nvim_get_current_buf(), api.nvim_get_current_win(), path
-end
-
--- Types `text` on the last line of the chat and sends it.
-local function say(text)
-  local buf = api.nvim_get_current_buf()
-  local last = api.nvim_buf_line_count(buf)
-  api.nvim_buf_set_lines(buf, last - 1, last, false, vim.split(text, '\n', { plain = true }))
-  T.feed('<CR>')
-  return require('glm.chat').for_buf(buf)
-end
-
-local function wait_idle(chat)
-  T.wait(function()
-    return chat.reply == nil
-  end, 8000, 'reply to finish')
+  return T.open_file('ctx_src.lua', SOURCE)
 end
 
 local function sent_since(n0)

@@ -3,6 +3,7 @@
 local T = ...
 
 local api = vim.api
+local fixture, lines, wait_idle = T.fixture, T.lines, T.wait_idle
 
 local SOURCE = {
   'def mean(xs):',
@@ -28,28 +29,8 @@ local FENCED = table.concat({
   'This handles the empty list and uses the built-in sum().',
 }, '\n')
 
-local function fixture(name, text)
-  local path = T.tmp .. '/' .. name
-  vim.fn.writefile(vim.split(text, '\n', { plain = true }), path)
-  return path
-end
-
 local function open_source()
-  local path = T.tmp .. '/edit_src.py'
-  vim.fn.writefile(SOURCE, path)
-  vim.cmd('silent! bwipeout! ' .. vim.fn.fnameescape(path))
-  vim.cmd('silent edit ' .. vim.fn.fnameescape(path))
-  return api.nvim_get_current_buf(), api.nvim_get_current_win()
-end
-
-local function lines(buf)
-  return api.nvim_buf_get_lines(buf, 0, -1, false)
-end
-
-local function wait_idle()
-  T.wait(function()
-    return require('glm').status() == ''
-  end, 8000, 'reply to finish')
+  return T.open_file('edit_src.py', SOURCE)
 end
 
 local EXPECTED = {

@@ -3,22 +3,8 @@
 local T = ...
 
 local api = vim.api
+local say, wait_idle = T.say, T.wait_reply
 local uv = vim.uv or vim.loop
-
-local function say(text)
-  local buf = api.nvim_get_current_buf()
-  local last = api.nvim_buf_line_count(buf)
-  api.nvim_buf_set_lines(buf, last - 1, last, false, vim.split(text, '\n', { plain = true }))
-  vim.cmd('stopinsert')
-  T.feed('<CR>')
-  return require('glm.chat').for_buf(buf)
-end
-
-local function wait_idle(chat)
-  T.wait(function()
-    return chat.reply == nil
-  end, 8000, 'reply to finish')
-end
 
 local function saved(chat)
   local text = table.concat(vim.fn.readfile(require('glm.store').path(chat.id)), '\n')
