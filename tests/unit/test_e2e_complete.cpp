@@ -318,8 +318,8 @@ TEST_CASE("a completion longer than max_response_bytes is stopped with a typed e
               {"providers", {{"zhipu", {{"base_url", mock.url() + "/api/paas/v4"}, {"api_key", "zk-test.secret"}}}}},
               {"max_response_bytes", 4096}};
   REQUIRE(server.request("initialize", {{"config", cfg}}, "init").contains("result"));
-  // A CodeGeeX stream of 200k chunks (~1.5 MB), slow enough that the mock is still writing.
-  server.send(rpc(1, "complete", {{"prefix", "# mock:chunks=200000,delay_ms=1\nx = "}, {"stream", true}}));
+  // A CodeGeeX stream of 20k chunks (~130 KB, 20 s at 1 ms each): the mock is still writing when it is cut.
+  server.send(rpc(1, "complete", {{"prefix", "# mock:chunks=20000,delay_ms=1\nx = "}, {"stream", true}}));
   std::vector<Json> notes;
   auto r = server.read_response(&notes, 10000);
   REQUIRE(r);

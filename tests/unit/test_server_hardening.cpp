@@ -246,8 +246,10 @@ TEST_CASE(
   Json cfg = openai_config(mock.url() + "/v1");
   cfg["max_response_bytes"] = 4096;
   REQUIRE(s.request("initialize", {{"config", cfg}}).contains("result"));
-  // 200k chunks ("tok<i> ", ~1.5 MB): far over the limit, and slow enough that the mock is still writing.
-  s.send(rpc(1, "chat", {{"messages", user("mock:chunks=200000,delay_ms=1")}}));
+  // 20k chunks ("tok<i> ", ~130 KB, 20 s at 1 ms each): far over the limit, and slow enough that the mock
+  // is still writing when the server stops. (The mock builds the whole reply first: 200k chunks took
+  // 30 s of CPU in the ASan build before the first byte.)
+  s.send(rpc(1, "chat", {{"messages", user("mock:chunks=20000,delay_ms=1")}}));
   std::vector<Json> deltas;
   Json r = response_of(s, 1, &deltas);
   REQUIRE(error_code(r) == -32001);
@@ -265,7 +267,7 @@ TEST_CASE(
   // The upstream connection is closed, not left streaming into nowhere.
   REQUIRE(mock.wait_for_open_connections_at_most(0, std::chrono::seconds(5)));
   // Also without streaming to the client, and the default limit leaves normal replies alone.
-  s.send(rpc(2, "chat", {{"messages", user("mock:chunks=200000")}, {"stream", false}}));
+  s.send(rpc(2, "chat", {{"messages", user("mock:chunks=20000")}, {"stream", false}}));
   r = response_of(s, 2);
   REQUIRE(r["error"]["data"]["kind"] == "response_too_large");
   s.send(rpc(3, "chat", {{"messages", user("mock:chunks=500")}}));
