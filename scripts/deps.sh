@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
       nlohmann-json3-dev libasio-dev libcurl4-openssl-dev libssl-dev libspdlog-dev catch2 zlib1g-dev
       neovim tmux
+      clang libclang-rt-14-dev          # scripts/fuzz.sh: libFuzzer, ASan+UBSan runtimes for clang 14
       clang-format-14 lua-check         # scripts/format.sh, scripts/check-format.sh
       emacs-nox elpa-eglot)             # LSP mode tests (tests/lsp): Emacs + eglot
 # StyLua (scripts/stylua) and the LSP tests' vscode-languageserver-protocol client come from npm: node and

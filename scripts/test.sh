@@ -17,4 +17,8 @@ for cfg in release asan; do
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir $dir --output-on-failure -j "$jobs" || status=1
 done
+# Every libFuzzer target for a bounded time under ASan+UBSan (CONTRIBUTING.md, "Fuzzing");
+# GLM_FUZZ_SECONDS per target (default 30). A crash fails the run and leaves its reproducer.
+echo "== fuzz"
+./scripts/fuzz.sh || status=1
 exit $status

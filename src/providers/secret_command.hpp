@@ -55,7 +55,6 @@ class SecretCommand : public std::enable_shared_from_this<SecretCommand> {
   Limits limits_;
   Done done_;
   pid_t pid_ = -1;
-  int status_ = 0;
   bool exited_ = false;
   bool timed_out_ = false;
   bool too_long_ = false;

@@ -20,12 +20,14 @@ bool sse_field_line(std::string_view line) {
 }
 
 // Collects the first JSON object out of an error body, whichever way it was framed: a bare JSON body
-// (the parser's "raw" event) or SSE `data:` events (DashScope compat's 400s).
+// (the parser's non-SSE body) or SSE `data:` events (DashScope compat's 400s).
 class FirstJsonObject : public sse::Handler {
  public:
-  void on_event(const sse::Event& event) override {
+  void on_event(const sse::Event& event) override { take(event.data); }
+  void on_non_sse_body(std::string_view body) override { take(body); }
+  void take(std::string_view text) {
     if (found) return;
-    Json j = Json::parse(event.data, nullptr, false);
+    Json j = Json::parse(text, nullptr, false);
     if (j.is_object()) {
       value = std::move(j);
       found = true;
@@ -119,10 +121,6 @@ void SseChatStream::on_end() {
 
 void SseChatStream::on_event(const sse::Event& event) {
   if (finished()) return;
-  if (event.type == "raw") {
-    on_raw_body(event);
-    return;
-  }
   guarded([&] { on_stream_event(event); });
 }
 
@@ -139,13 +137,14 @@ void SseChatStream::on_comment(std::string_view text) {
   guarded([&] { on_stream_comment(text); });
 }
 
-void SseChatStream::on_raw_body(const sse::Event& event) {
-  Json body = Json::parse(event.data, nullptr, false);
+void SseChatStream::on_non_sse_body(std::string_view text) {
+  if (finished()) return;
+  Json body = Json::parse(text, nullptr, false);
   if (body.is_discarded()) {
     fail(ErrorKind::protocol, provider_ + ": malformed JSON response body");
     return;
   }
-  guarded([&] { on_json_body(body, event.data); });
+  guarded([&] { on_json_body(body, text); });
 }
 
 void SseChatStream::check_parser(sse::SseParser::Status status) {

@@ -3,8 +3,8 @@
 // It owns the decisions every provider would otherwise repeat:
 //  - 2xx: the body goes to an sse::SseParser, whose events reach the virtual on_event(). The parser
 //    sniffs the first non-space byte: a body starting with `{`/`[` (a non-stream response, or a bare
-//    JSON error even under text/event-stream) comes out at the end as one "raw" event, which this
-//    class parses and hands to on_json_body(). Content-Type is not trusted: DashScope labels SSE
+//    JSON error even under text/event-stream) comes out at the end as the parser's non-SSE body, which
+//    this class parses and hands to on_json_body(). An upstream event named `raw` is just an event. Content-Type is not trusted: DashScope labels SSE
 //    bodies application/json.
 //  - non-2xx: the body is collected (bounded) and at the end handed to map_error() as parsed JSON,
 //    or as the JSON of its first SSE event when it is SSE-framed (DashScope compat's 400s), or raw.
@@ -91,9 +91,9 @@ class SseChatStream : public ChatStream, private sse::Handler {
   // sse::Handler
   void on_event(const sse::Event& event) final;
   void on_comment(std::string_view text) final;
+  void on_non_sse_body(std::string_view body) final;
 
   void finish_error_body();
-  void on_raw_body(const sse::Event& event);
   void check_parser(sse::SseParser::Status status);
   void feed_by_lines(std::string_view bytes);
   template <typename F>

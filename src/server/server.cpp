@@ -9,8 +9,13 @@
 
 namespace glm {
 
-Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit)
-    : io_(io), config_(std::move(config)), exit_(std::move(exit)), dispatcher_(std::move(send)) {
+Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit,
+               std::shared_ptr<net::HttpClient> http)
+    : io_(io),
+      config_(std::move(config)),
+      exit_(std::move(exit)),
+      dispatcher_(std::move(send)),
+      http_(std::move(http)) {
   dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
   complete_ = std::make_unique<CompleteService>(CompleteService::Hooks{
       io_, [this](const std::string& name) { return provider(name); }, [this] { return http_client(); }, cancels_,

@@ -23,8 +23,10 @@ class CompleteService;
 class Server {
  public:
   // `exit` is called once when the process should end with the given code (after pending replies
-  // are queued); main flushes stdout and exits.
-  Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit);
+  // are queued); main flushes stdout and exits. `http` replaces the libcurl client (fuzzing, tests);
+  // null means the real one, created on first use.
+  Server(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit,
+         std::shared_ptr<net::HttpClient> http = nullptr);
   ~Server();
 
   rpc::Dispatcher& dispatcher() { return dispatcher_; }

@@ -267,16 +267,7 @@ SseParser::Status SseParser::finish(Handler& handler, bool lenient) {
   }
   if (lenient && !overflow_) {
     if (phase_ == Phase::raw) {
-      const std::string_view body = sanitize_utf8(raw_, scratch_);
-      if (body.data() == raw_.data()) {
-        event_.data.swap(raw_);
-      } else {
-        event_.data.swap(scratch_);
-      }
-      event_.type.assign("raw");
-      event_.id.assign(last_id_);
-      raw_.clear();
-      handler.on_event(event_);
+      handler.on_non_sse_body(sanitize_utf8(raw_, scratch_));
     } else if (phase_ == Phase::sse) {
       // Servers that omit the final blank line (or the final line end) still meant that event.
       if (!pending_.empty()) {
@@ -290,6 +281,7 @@ SseParser::Status SseParser::finish(Handler& handler, bool lenient) {
   data_.clear();
   type_.clear();
   std::string().swap(raw_);  // may hold a whole body; nothing reads it after the stream ends
+  std::string().swap(scratch_);
   return overflow_ ? Status::overflow : Status::ok;
 }
 

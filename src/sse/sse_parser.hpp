@@ -1,4 +1,5 @@
-// Server-sent events parser (WHATWG "Parsing an event stream"; PROVIDERS.md §5).
+// Server-sent events parser (WHATWG HTML, "Parsing an event stream":
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream).
 // A pure state machine: no I/O, no allocation beyond its bounded buffers, not thread-safe (one per stream).
 // Owned by whoever reads the stream; all calls (and the Handler callbacks they make) happen on that
 // caller's thread. Handlers must not call back into the parser that is calling them.
@@ -12,7 +13,7 @@
 namespace glm::sse {
 
 struct Event {
-  std::string type = "message";  // `event:` field; "message" by default; "raw" for a non-SSE body (see finish())
+  std::string type = "message";  // `event:` field, exactly as sent; "message" by default
   std::string data;              // `data:` lines joined with '\n'
   std::string id;                // last event id (persists across events)
 };
@@ -24,6 +25,9 @@ class Handler {
   // A comment line's text after the ':' (e.g. "HTTP_STATUS/200" from DashScope).
   virtual void on_comment(std::string_view) {}
   virtual void on_retry(uint64_t /*ms*/) {}
+  // A body that was not SSE at all (see SseParser::finish()), whole. Not an event: an upstream
+  // `event: raw` is an ordinary Event with type "raw" and never arrives here.
+  virtual void on_non_sse_body(std::string_view /*body*/) {}
 };
 
 // Everything handed to a Handler (event type, data, id, comment text) is valid UTF-8: invalid
@@ -40,7 +44,7 @@ class SseParser {
   Status feed(std::string_view bytes, Handler& handler);
   // End of stream. With lenient = true an unterminated final event is dispatched, and a body that
   // was not SSE at all (its first non-BOM, non-space byte is '{' or '[', e.g. a JSON error body)
-  // is delivered as one Event{type = "raw", data = the whole body}.
+  // is delivered whole to Handler::on_non_sse_body().
   // With lenient = false (the spec) both are discarded. After finish(), feed() and finish() deliver
   // nothing until reset().
   Status finish(Handler& handler, bool lenient = true);

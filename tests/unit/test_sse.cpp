@@ -24,6 +24,7 @@ struct Recorder : glm::sse::Handler {
   std::vector<Event> events;
   std::vector<std::string> comments;
   std::vector<uint64_t> retries;
+  std::vector<std::string> bodies;  // non-SSE bodies
   std::vector<std::string> log;
 
   void on_event(const Event& e) override {
@@ -37,6 +38,10 @@ struct Recorder : glm::sse::Handler {
   void on_retry(uint64_t ms) override {
     retries.push_back(ms);
     log.push_back("retry " + std::to_string(ms));
+  }
+  void on_non_sse_body(std::string_view body) override {
+    bodies.emplace_back(body);
+    log.push_back("body " + std::string(body));
   }
 };
 
@@ -253,52 +258,61 @@ TEST_CASE("Qianfan stream: data frames without [DONE], last has is_end", "[sse][
   CHECK(parse_json(out.rec.events[1].data)["is_end"] == true);
 }
 
-TEST_CASE("bare JSON error body is delivered once, as type raw, only at finish", "[sse][raw]") {
+TEST_CASE("bare JSON error body is delivered once, as a non-SSE body, only at finish", "[sse][raw]") {
   SseParser parser;
   Recorder rec;
   CHECK(parser.feed(kQianfanErrorBody, rec) == Status::ok);
   CHECK(rec.log.empty());  // nothing before end of stream: the body may still be incomplete
   CHECK(parser.finish(rec) == Status::ok);
-  REQUIRE(rec.events.size() == 1);
-  CHECK(rec.events[0].type == "raw");
-  CHECK(rec.events[0].data == kQianfanErrorBody);
-  CHECK(parse_json(rec.events[0].data)["error_code"] == 336003);
+  CHECK(rec.events.empty());
+  REQUIRE(rec.bodies.size() == 1);
+  CHECK(rec.bodies[0] == kQianfanErrorBody);
+  CHECK(parse_json(rec.bodies[0])["error_code"] == 336003);
   CHECK(rec.comments.empty());
 
   SECTION("a second finish() delivers nothing more") {
     CHECK(parser.finish(rec) == Status::ok);
-    CHECK(rec.events.size() == 1);
+    CHECK(rec.log.size() == 1);
   }
   SECTION("feed() after finish() is ignored") {
     CHECK(parser.feed("data: late\n\n", rec) == Status::ok);
     CHECK(parser.finish(rec) == Status::ok);
-    CHECK(rec.events.size() == 1);
+    CHECK(rec.log.size() == 1);
   }
 }
 
 TEST_CASE("raw body keeps leading whitespace and drops only the start-of-stream BOM", "[sse][raw]") {
   auto out = run_whole(kPrettyJsonErrorBody);
-  REQUIRE(out.rec.events.size() == 1);
-  CHECK(out.rec.events[0].type == "raw");
-  CHECK(out.rec.events[0].data == kPrettyJsonErrorBody.substr(3));
-  CHECK(parse_json(out.rec.events[0].data)["error_code"] == 110);
+  REQUIRE(out.rec.bodies.size() == 1);
+  CHECK(out.rec.bodies[0] == kPrettyJsonErrorBody.substr(3));
+  CHECK(parse_json(out.rec.bodies[0])["error_code"] == 110);
 
   auto array = run_whole("[1,2]");
-  REQUIRE(array.rec.events.size() == 1);
-  CHECK(array.rec.events[0].type == "raw");
-  CHECK(array.rec.events[0].data == "[1,2]");
+  CHECK(array.rec.log == std::vector<std::string>{"body [1,2]"});
 }
 
 TEST_CASE("raw body in spec mode is discarded; SSE-looking JSON lines are not parsed", "[sse][raw]") {
   // Once the first byte says JSON, later lines that look like SSE fields are still body text.
   const std::string body = "{\"a\":\n\ndata: not-an-event\n\n}";
   auto lenient = run_whole(body, true);
-  REQUIRE(lenient.rec.events.size() == 1);
-  CHECK(lenient.rec.events[0].type == "raw");
-  CHECK(lenient.rec.events[0].data == body);
+  CHECK(lenient.rec.events.empty());
+  CHECK(lenient.rec.bodies == std::vector<std::string>{body});
 
   auto spec = run_whole(kQianfanErrorBody, false);
   CHECK(spec.rec.log.empty());
+}
+
+// Regression (issue 11): the parser used to report a non-SSE body as an event of type "raw", so an
+// upstream `event: raw` was mistaken for a whole JSON body. Now only the spec's fields make events.
+TEST_CASE("an upstream `event: raw` is an ordinary event, not a non-SSE body", "[sse][raw]") {
+  auto out = run_whole("event: raw\ndata: {\"a\":1}\n\ndata: next\n\n");
+  CHECK(out.rec.bodies.empty());
+  REQUIRE(out.rec.events.size() == 2);
+  CHECK(out.rec.events[0].type == "raw");
+  CHECK(out.rec.events[0].data == "{\"a\":1}");
+  CHECK(out.rec.events[1].type == "message");
+  CHECK(out.rec.log == std::vector<std::string>{"event type=raw id= data={\"a\":1}", "event type=message id= data=next"});
+  CHECK(run_bytewise("event: raw\ndata: {\"a\":1}\n\ndata: next\n\n").rec.log == out.rec.log);
 }
 
 TEST_CASE("whitespace before SSE does not trigger raw mode", "[sse][raw]") {
@@ -338,7 +352,7 @@ TEST_CASE("split invariance also holds for the expected results, not just self-c
   CHECK(run_bytewise(kFixture02CrOnly).rec.log == std::vector<std::string>{"event type=x id= data=1"});
   CHECK(run_bytewise(kFixture03BomCommentRetryId).rec.log ==
         std::vector<std::string>{"comment  hello", "retry 1500", "event type=message id=7 data=no-space"});
-  CHECK(run_bytewise(kQianfanErrorBody).rec.log == std::vector<std::string>{"event type=raw id= data=" + kQianfanErrorBody});
+  CHECK(run_bytewise(kQianfanErrorBody).rec.log == std::vector<std::string>{"body " + kQianfanErrorBody});
 }
 
 TEST_CASE("one read holding 1000 events delivers all of them in order", "[sse][split]") {
@@ -477,8 +491,7 @@ TEST_CASE("invalid UTF-8 is replaced with U+FFFD before reaching the handler", "
     REQUIRE(out.rec.events.size() == 1);
     CHECK(out.rec.events[0].type == "e" + kFffd);
     auto raw = run_whole("{\"error_msg\":\"\xFF\"}");
-    REQUIRE(raw.rec.events.size() == 1);
-    CHECK(raw.rec.events[0].data == "{\"error_msg\":\"" + kFffd + "\"}");
+    CHECK(raw.rec.bodies == std::vector<std::string>{"{\"error_msg\":\"" + kFffd + "\"}"});
   }
 }
 
@@ -530,7 +543,7 @@ TEST_CASE("overflow boundaries: a line of exactly the cap is accepted; event dat
   // A raw body is capped as well.
   auto raw = run_chunks({"{\"error_msg\":\"", std::string(40, 'z'), "\"}"}, true, 32);
   CHECK(raw.finish_status == Status::overflow);
-  CHECK(raw.rec.events.empty());
+  CHECK(raw.rec.log.empty());
 }
 
 TEST_CASE("reset() clears every piece of stream state", "[sse][reset]") {
