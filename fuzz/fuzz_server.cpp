@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "providers/registry.hpp"
 #include "fuzz_util.hpp"
 #include "rpc/framing.hpp"
 #include "server/server.hpp"
@@ -99,7 +100,7 @@ class FakeHttpClient : public net::HttpClient {
 };
 
 Config fuzz_config() {
-  Config config = Config::defaults();
+  Config config = Config::defaults(provider_kinds());
   Json overlay = {{"providers",
                    {{"zhipu", {{"api_key", "fuzz-id.fuzz-secret"}}},
                     {"dashscope", {{"api_key", "fuzz-key"}}},
