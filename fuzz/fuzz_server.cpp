@@ -1,6 +1,9 @@
 // libFuzzer target: the whole server behind the transport: client bytes → FrameReader → Dispatcher →
-// Server (initialize, chat, explain, models/list, cancel, shutdown...) → providers, with a fake HTTP
-// client that answers every upstream request from the input. No sockets, no threads, no processes.
+// Server (initialize, chat, explain, complete, models/list, cancel, shutdown...) → providers, with a fake
+// HTTP client that answers every upstream request from the input. No sockets, no threads, no processes.
+// Built twice: fuzz_server (the JSON-RPC protocol) and, with GLM_FUZZ_LSP, fuzz_lsp (`--lsp`: the LSP
+// adapter, its document store and positions in every encoding, code actions and commands, in front of
+// the same server).
 //
 // Input: the client's bytes, then optionally one or more upstream responses, each introduced by a
 // line "#UPSTREAM"; the n-th upstream request gets response n (cycling). A response is in the
@@ -9,6 +12,7 @@
 // Oracles: no crash/UB/leak; every message written to the client is one JSON object or array; the
 // loop goes idle (bounded handler count) and everything is released when the client goes away.
 #include <sanitizer/common_interface_defs.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -24,6 +28,9 @@
 #include "fuzz_util.hpp"
 #include "rpc/framing.hpp"
 #include "server/server.hpp"
+#ifdef GLM_FUZZ_LSP
+#include "lsp/lsp_server.hpp"
+#endif
 
 namespace {
 
@@ -127,6 +134,11 @@ size_t drain(asio::io_context& io) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   spdlog::set_level(spdlog::level::off);
+#ifdef GLM_FUZZ_LSP
+  // Explain answers are markdown files (window/showDocument): keep them in a scratch directory.
+  static std::string answers = "/tmp/glm-fuzz-lsp-answers-" + std::to_string(getpid());
+  setenv("GLM_LSP_ANSWERS_DIR", answers.c_str(), 1);
+#endif
   // Start ASan's symbolizer now: once exec is forbidden, crash reports still get function names.
   char buf[256];
   __sanitizer_symbolize_pc(reinterpret_cast<void*>(&fuzz_config), "%p %F %L", buf, sizeof buf);
@@ -154,12 +166,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto http = std::make_shared<FakeHttpClient>(io, std::move(responses));
   bool exited = false;
   {
-    Server server(
-        io, config, [](rpc::Framing, std::string&& message) { check_message(message); }, [&](int) { exited = true; },
-        http);
-    rpc::FrameReader reader([&](rpc::Frame&& f) { server.dispatcher().dispatch(std::move(f)); },
-                            [&](rpc::FrameError&& e) { server.dispatcher().framing_error(e); },
-                            static_cast<size_t>(config.max_message_bytes));
+    auto send = [](rpc::Framing, std::string&& message) { check_message(message); };
+#ifdef GLM_FUZZ_LSP
+    lsp::LspServer server(io, config, send, [&](int) { exited = true; }, http);
+    auto dispatch = [&](rpc::Frame&& f) { server.on_frame(std::move(f)); };
+    auto framing_error = [&](rpc::FrameError&& e) { server.on_frame_error(e); };
+    auto input_closed = [&] { server.input_closed(); };
+#else
+    Server server(io, config, send, [&](int) { exited = true; }, http);
+    auto dispatch = [&](rpc::Frame&& f) { server.dispatcher().dispatch(std::move(f)); };
+    auto framing_error = [&](rpc::FrameError&& e) { server.dispatcher().framing_error(e); };
+    auto input_closed = [&] { server.input_closed(); };
+#endif
+    rpc::FrameReader reader(dispatch, framing_error, static_cast<size_t>(config.max_message_bytes));
     for (std::string_view piece : fuzz::chunks_of(client)) {
       if (exited) break;
       reader.feed(piece);
@@ -168,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!exited) {
       reader.finish();
       drain(io);
-      server.input_closed();
+      input_closed();
     }
     drain(io);
   }

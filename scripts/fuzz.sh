@@ -16,7 +16,7 @@ dir=build-fuzz
 seconds=${GLM_FUZZ_SECONDS:-30}
 jobs=${GLM_FUZZ_JOBS:-$(nproc)}
 all_targets="fuzz_framing fuzz_sse fuzz_provider_zhipu fuzz_provider_dashscope fuzz_provider_dashscope_compat
-  fuzz_provider_qianfan fuzz_provider_qianfan_v2 fuzz_provider_openai fuzz_server"
+  fuzz_provider_qianfan fuzz_provider_qianfan_v2 fuzz_provider_openai fuzz_server fuzz_lsp"
 
 # shellcheck disable=SC2206
 targets=(${GLM_FUZZ_TARGETS:-$all_targets})
@@ -31,9 +31,10 @@ cmake --build $dir -j "$(nproc)" --target "${targets[@]}"
 # for the SSE parser, behind a chat request for the server).
 seeds=$dir/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{framing,sse,server} $dir/corpus $dir/artifacts $dir/logs
+mkdir -p "$seeds"/{framing,sse,server,lsp} $dir/corpus $dir/artifacts $dir/logs
 cp fuzz/seeds/framing/* "$seeds/framing/"
 cp fuzz/seeds/server/* "$seeds/server/"
+cp fuzz/seeds/lsp/* "$seeds/lsp/"
 for d in fuzz/seeds/provider_*; do mkdir -p "$seeds/${d##*/}" && cp "$d"/* "$seeds/${d##*/}/"; done
 for f in tests/fixtures/*/*.http; do
   p=$(basename "$(dirname "$f")")
@@ -54,6 +55,7 @@ run_one() {  # target → 0 when it ran clean
     fuzz_framing) seed=framing; dict=framing ;;
     fuzz_sse) seed=sse; dict=sse ;;
     fuzz_server) seed=server; dict=server ;;
+    fuzz_lsp) seed=lsp; dict=lsp ;;
     fuzz_provider_*) seed=provider_${t#fuzz_provider_}; dict=provider ;;
   esac
   mkdir -p "$dir/corpus/$t"

@@ -141,13 +141,15 @@ struct LspServer::Job {
   std::chrono::steady_clock::time_point last_report{};
 };
 
-LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit)
+LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit,
+                     std::shared_ptr<net::HttpClient> http)
     : io_(io),
       send_(send),
       exit_(exit),
       dispatcher_(send),
       core_(
-          io, config, [this](rpc::Framing, std::string&& m) { core_client_.on_server_message(std::move(m)); }, exit),
+          io, config, [this](rpc::Framing, std::string&& m) { core_client_.on_server_message(std::move(m)); }, exit,
+          std::move(http)),
       max_document_bytes_(config.max_message_bytes) {
   core_client_.set_target([this](rpc::Frame&& f) { core_.dispatcher().dispatch(std::move(f)); });
   dispatcher_.set_response_handler([this](const Json& r) { on_client_response(r); });

@@ -49,8 +49,10 @@ struct ClientCaps {
 
 class LspServer {
  public:
-  // `send` writes to the client; `exit` ends the process (after queued output is flushed).
-  LspServer(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit);
+  // `send` writes to the client; `exit` ends the process (after queued output is flushed). `http`
+  // replaces the core server's libcurl client (fuzzing); null means the real one.
+  LspServer(asio::io_context& io, Config config, rpc::SendFn send, std::function<void(int)> exit,
+            std::shared_ptr<net::HttpClient> http = nullptr);
   ~LspServer();
 
   // Frames from the client.
