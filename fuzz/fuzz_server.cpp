@@ -11,11 +11,11 @@
 // transfer with that network error after the body instead of a clean end.
 // Oracles: no crash/UB/leak; every message written to the client is one JSON object or array; the
 // loop goes idle (bounded handler count) and everything is released when the client goes away.
-#include <sanitizer/common_interface_defs.h>
-#include <unistd.h>
-#include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <sanitizer/common_interface_defs.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "providers/registry.hpp"
 #include "fuzz_util.hpp"
+#include "providers/registry.hpp"
 #include "rpc/framing.hpp"
 #include "server/server.hpp"
 #ifdef GLM_FUZZ_LSP
@@ -168,12 +168,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     auto send = [](rpc::Framing, std::string&& message) { check_message(message); };
 #ifdef GLM_FUZZ_LSP
-    lsp::LspServer server(io, config, send, [&](int) { exited = true; }, http);
+    lsp::LspServer server(
+        io, config, send, [&](int) { exited = true; }, http);
     auto dispatch = [&](rpc::Frame&& f) { server.on_frame(std::move(f)); };
     auto framing_error = [&](rpc::FrameError&& e) { server.on_frame_error(e); };
     auto input_closed = [&] { server.input_closed(); };
 #else
-    Server server(io, config, send, [&](int) { exited = true; }, http);
+    Server server(
+        io, config, send, [&](int) { exited = true; }, http);
     auto dispatch = [&](rpc::Frame&& f) { server.dispatcher().dispatch(std::move(f)); };
     auto framing_error = [&](rpc::FrameError&& e) { server.dispatcher().framing_error(e); };
     auto input_closed = [&] { server.input_closed(); };

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The one test command (README): installs what is missing, builds glm-server twice (release-ish and
 # ASan+UBSan) and runs every test suite under both: C++ unit and protocol tests, the Neovim suite
-# against the real server and the mock provider, and the tmux end-to-end test.
+# against the real server and the mock provider, the tmux end-to-end tests, the LSP clients (Neovim,
+# Emacs/eglot, vscode-languageserver-protocol), after a formatting check and before a bounded fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 jobs=$(nproc)
 status=0
+# Formatting and lint first (seconds): clang-format-14, StyLua, luacheck (CONTRIBUTING.md, "Formatting").
+echo "== format"
+./scripts/check-format.sh || status=1
 for cfg in release asan; do
   dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
   if [ $cfg = asan ]; then dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DGLM_SANITIZE=ON); fi

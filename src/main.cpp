@@ -177,8 +177,10 @@ int main(int argc, char** argv) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int) {
     if (ec) return;
-    if (lsp) lsp->input_closed();
-    else server->input_closed();
+    if (lsp)
+      lsp->input_closed();
+    else
+      server->input_closed();
   });
 
   // Back-pressure is the core server's in both modes: it pauses the upstream transfers.

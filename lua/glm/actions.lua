@@ -72,7 +72,7 @@ function M.all()
     if spec == false then
       out[name] = nil
     elseif type(spec) ~= 'table' then
-      return nil, ("actions.%s must be a table or false, got %s"):format(name, type(spec))
+      return nil, ('actions.%s must be a table or false, got %s'):format(name, type(spec))
     else
       local merged = vim.tbl_extend('force', out[name] or {}, spec)
       merged.kind = merged.kind or 'ask'

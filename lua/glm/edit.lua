@@ -51,8 +51,20 @@ local function min_indent(lines)
 end
 
 local PROSE_START = {
-  '^here', '^sure', '^certainly', '^below', '^the ', '^this ', '^i ', "^i'", '^ok', '^okay', '^updated',
-  '^rewritten', '^of course', '^note',
+  '^here',
+  '^sure',
+  '^certainly',
+  '^below',
+  '^the ',
+  '^this ',
+  '^i ',
+  "^i'",
+  '^ok',
+  '^okay',
+  '^updated',
+  '^rewritten',
+  '^of course',
+  '^note',
 }
 
 -- A sentence around the code ("Here is the updated function:"), not code: it starts like prose and
@@ -143,11 +155,8 @@ function M.messages(instruction, buf, mode, l1, l2)
     parts[#parts + 1] = fenced(lines, lang)
     before_last, after_first = l1 - 1, l2 + 1
   else
-    parts[#parts + 1] = ('File `%s`%s. Write the code to insert after line %d (answer with the new lines only).'):format(
-      path,
-      lang_note,
-      l1
-    )
+    local ask = 'File `%s`%s. Write the code to insert after line %d (answer with the new lines only).'
+    parts[#parts + 1] = ask:format(path, lang_note, l1)
     before_last, after_first = l1, l1 + 1
   end
   local before, after = {}, {}

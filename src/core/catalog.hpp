@@ -22,7 +22,7 @@ struct ModelInfo {
   bool thinking_default = false;  // thinking is on unless the request turns it off
   bool stream_only = false;       // GLM on DashScope: upstream must stream even for stream:false
   bool vision = false;
-  bool uncertain = false;         // some limit is our best reading of incomplete documentation
+  bool uncertain = false;                 // some limit is our best reading of incomplete documentation
   std::string input_format = "messages";  // or "prompt" (chatglm-6b-v2: prompt + history only)
   Json defaults = Json::object();         // documented default sampling params (temperature, top_p, top_k)
 };

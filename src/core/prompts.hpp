@@ -25,10 +25,10 @@ extern const char* const kExplainSystemPrompt;
 std::vector<Message> build_explain_messages(const ExplainInput& input);
 
 struct FimPromptInput {
-  std::string prefix;    // text before the cursor (already trimmed to the budget)
-  std::string suffix;    // text after the cursor
-  std::string language;  // editor filetype; may be empty
-  std::string path;      // may be empty
+  std::string prefix;                                         // text before the cursor (already trimmed to the budget)
+  std::string suffix;                                         // text after the cursor
+  std::string language;                                       // editor filetype; may be empty
+  std::string path;                                           // may be empty
   std::vector<std::pair<std::string, std::string>> contexts;  // related files: path, code
 };
 

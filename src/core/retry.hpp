@@ -33,7 +33,7 @@ class RetrySchedule {
   // hint, if any (negative values are treated as 0).
   std::optional<int64_t> next_delay(std::optional<int64_t> retry_after_ms);
 
-  int retries() const { return retries_; }        // retries granted so far
+  int retries() const { return retries_; }          // retries granted so far
   int64_t waited_ms() const { return waited_ms_; }  // sum of the delays granted so far
 
   // The computed (no Retry-After) delay for retry n >= 1 before jitter: min(initial * 2^(n-1), max).

@@ -34,8 +34,9 @@ std::optional<std::string> merge_tool_call_fragments(Json& calls, const Json& fr
           if (g.value().is_null()) continue;
           if (g.key() == "arguments") {
             std::string piece = g.value().is_string() ? g.value().get<std::string>() : g.value().dump();
-            std::string acc = fn.contains("arguments") && fn["arguments"].is_string() ? fn["arguments"].get<std::string>()
-                                                                                     : std::string();
+            std::string acc = fn.contains("arguments") && fn["arguments"].is_string()
+                                  ? fn["arguments"].get<std::string>()
+                                  : std::string();
             fn["arguments"] = acc + piece;
             nfn["arguments"] = piece;
           } else if (g.key() == "name") {
@@ -83,10 +84,12 @@ std::optional<std::string> check_tools(const Json& tools, const Json& tool_choic
     if (tool_choice.is_string()) {
       const auto& c = tool_choice.get_ref<const std::string&>();
       if (c != "auto" && c != "none" && c != "required")
-        return "tool_choice: expected \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}";
+        return "tool_choice: expected \"auto\", \"none\", \"required\" or "
+               "{\"type\":\"function\",\"function\":{\"name\":...}}";
     } else if (!tool_choice.is_object() || !tool_choice.contains("function") || !tool_choice["function"].is_object() ||
                !tool_choice["function"].contains("name") || !tool_choice["function"]["name"].is_string()) {
-      return "tool_choice: expected \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}";
+      return "tool_choice: expected \"auto\", \"none\", \"required\" or "
+             "{\"type\":\"function\",\"function\":{\"name\":...}}";
     }
     if (tools.is_null() || (tools.is_array() && tools.empty())) return std::string("tool_choice: needs tools");
   }

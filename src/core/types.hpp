@@ -15,9 +15,9 @@ namespace glm {
 using Json = nlohmann::json;
 
 struct Message {
-  std::string role;  // "system" | "user" | "assistant" | "tool"
-  Json content;      // string, or parts[] ({type:"text",text} / {type:"image_url",image_url:{url}}), or
-                     // null for an assistant message that only calls tools
+  std::string role;           // "system" | "user" | "assistant" | "tool"
+  Json content;               // string, or parts[] ({type:"text",text} / {type:"image_url",image_url:{url}}), or
+                              // null for an assistant message that only calls tools
   Json tool_calls = nullptr;  // assistant: [{id, type:"function", function:{name, arguments}}] it made
   std::string tool_call_id;   // tool: the call (tool_calls[].id) this message answers
 
@@ -43,7 +43,7 @@ struct ChatRequest {
   std::string model;     // the provider's model name, without the "provider/" prefix
   std::vector<Message> messages;
   ChatOptions options;
-  bool stream = true;    // what the client asked for; a provider may still stream upstream
+  bool stream = true;          // what the client asked for; a provider may still stream upstream
   Json tools = nullptr;        // [{type:"function", function:{name, description?, parameters?}}, ...] as given
   Json tool_choice = nullptr;  // "auto" | "none" | "required" | {type:"function", function:{name}}
 };
@@ -72,9 +72,9 @@ std::string_view error_kind_name(ErrorKind kind);
 // An upstream failure, typed; converted to a JSON-RPC -32001 error at the edge.
 struct UpstreamError {
   ErrorKind kind = ErrorKind::server;
-  std::string message;               // a sentence a person understands
+  std::string message;  // a sentence a person understands
   std::optional<int> http_status;
-  std::string upstream_code;         // vendor code as a string ("1301", "Throttling", "336003")
+  std::string upstream_code;  // vendor code as a string ("1301", "Throttling", "336003")
   std::string upstream_message;
   std::string request_id;
   std::optional<int64_t> retry_after_ms;
@@ -107,7 +107,7 @@ struct ChatResult {
   std::optional<Usage> usage;
   std::string model;
   std::string provider;
-  Json extra = Json::object();  // provider facts for the client (need_clear_history, dropped_messages, ...)
+  Json extra = Json::object();      // provider facts for the client (need_clear_history, dropped_messages, ...)
   Json tool_calls = Json::array();  // assembled from the streamed fragments (core/tool_calls.hpp)
 };
 

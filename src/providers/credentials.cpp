@@ -20,7 +20,6 @@ UpstreamError auth_error(std::string message) {
   return e;
 }
 
-
 }  // namespace
 
 Credentials::Credentials(const ProviderConfig& config)
@@ -81,8 +80,7 @@ Result<std::string> Credentials::api_key() {
   if (!key_cmd_.empty()) {
     return auth_error(provider_ + ": the key from api_key_cmd is not available yet (internal: resolve() first)");
   }
-  std::string what = key_env_.empty() ? std::string("providers.") + provider_ + ".api_key_env"
-                                      : key_env_;
+  std::string what = key_env_.empty() ? std::string("providers.") + provider_ + ".api_key_env" : key_env_;
   return auth_error(provider_ + ": no API key: set " + what + " (or providers." + provider_ +
                     ".api_key_cmd in the config)");
 }
@@ -91,16 +89,18 @@ Result<std::string> Credentials::secret_key() {
   if (secret_) return *secret_;
   if (!inline_secret_.empty()) return *(secret_ = inline_secret_);
   if (auto v = env_value(secret_env_); !v.empty()) return *(secret_ = v);
-  std::string what = secret_env_.empty() ? std::string("providers.") + provider_ + ".secret_key_env"
-                                         : secret_env_;
+  std::string what = secret_env_.empty() ? std::string("providers.") + provider_ + ".secret_key_env" : secret_env_;
   return auth_error(provider_ + ": no secret key: set " + what);
 }
 
 std::vector<std::string> Credentials::known_secrets() const {
   std::vector<std::string> out;
-  for (const auto* v : {&inline_key_, &inline_secret_}) if (!v->empty()) out.push_back(*v);
-  for (const auto& o : {key_, secret_}) if (o && !o->empty()) out.push_back(*o);
-  for (const auto* name : {&key_env_, &secret_env_}) if (auto v = env_value(*name); !v.empty()) out.push_back(v);
+  for (const auto* v : {&inline_key_, &inline_secret_})
+    if (!v->empty()) out.push_back(*v);
+  for (const auto& o : {key_, secret_})
+    if (o && !o->empty()) out.push_back(*o);
+  for (const auto* name : {&key_env_, &secret_env_})
+    if (auto v = env_value(*name); !v.empty()) out.push_back(v);
   return out;
 }
 
@@ -108,6 +108,5 @@ void Credentials::invalidate() {
   key_.reset();
   secret_.reset();
 }
-
 
 }  // namespace glm

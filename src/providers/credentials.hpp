@@ -35,7 +35,7 @@ class Credentials {
 
   // Error: UpstreamError{kind=auth} whose message names what to set, e.g.
   // "zhipu: no API key: set ZHIPUAI_API_KEY (or providers.zhipu.api_key_cmd)".
-  Result<std::string> api_key();  // never runs the command: resolve() first
+  Result<std::string> api_key();     // never runs the command: resolve() first
   Result<std::string> secret_key();  // qianfan's secret key (secret_key / secret_key_env)
   bool has_api_key_source() const;   // some source is configured and (for env) non-empty; runs nothing
   void invalidate();                 // forget cached values: env re-read, command re-run next time

@@ -1,5 +1,6 @@
-// Alibaba DashScope native API (docs/providers.md, "dashscope"): POST {base_url}/services/aigc/text-generation/generation
-// with {"model","input":{messages | prompt+history},"parameters":{...}}; responses are SSE frames
+// Alibaba DashScope native API (docs/providers.md, "dashscope"): POST
+// {base_url}/services/aigc/text-generation/generation with {"model","input":{messages |
+// prompt+history},"parameters":{...}}; responses are SSE frames
 // (`id:`/`event:`/`:HTTP_STATUS/NNN`/`data:`, no [DONE]: the frame whose finish_reason is not "null"
 // ends the stream) or one JSON body.
 //

@@ -38,12 +38,18 @@ std::string range_text(const std::optional<Range>& r) { return r ? r->text() : s
 
 const char* type_name(ExtraType t) {
   switch (t) {
-    case ExtraType::boolean: return "boolean";
-    case ExtraType::string: return "string";
-    case ExtraType::integer: return "integer";
-    case ExtraType::number: return "number";
-    case ExtraType::object: return "object";
-    case ExtraType::any: return "any";
+    case ExtraType::boolean:
+      return "boolean";
+    case ExtraType::string:
+      return "string";
+    case ExtraType::integer:
+      return "integer";
+    case ExtraType::number:
+      return "number";
+    case ExtraType::object:
+      return "object";
+    case ExtraType::any:
+      return "any";
   }
   return "any";
 }
@@ -54,19 +60,28 @@ Json OpenAiCompatDialect::describe_options() const {
   Json o = Json::object();
   o["temperature"] = range_text(temperature);
   o["top_p"] = range_text(top_p);
-  o["max_tokens"] = max_tokens_max ? "[1, " + format_number(static_cast<double>(*max_tokens_max)) + "]"
-                                   : std::string(">= 1");
+  o["max_tokens"] =
+      max_tokens_max ? "[1, " + format_number(static_cast<double>(*max_tokens_max)) + "]" : std::string(">= 1");
   o["top_k"] = top_k ? (top_k_min ? ">= " + format_number(static_cast<double>(*top_k_min)) : std::string("any"))
                      : std::string("not supported");
   o["seed"] = range_text(seed);
   o["stop"] = max_stop == std::numeric_limits<size_t>::max() ? std::string("any number")
                                                              : "at most " + std::to_string(max_stop);
-  if (max_stop_chars) o["stop"] = o["stop"].get<std::string>() + ", each 1 to " + std::to_string(max_stop_chars) + " characters";
+  if (max_stop_chars)
+    o["stop"] = o["stop"].get<std::string>() + ", each 1 to " + std::to_string(max_stop_chars) + " characters";
   switch (thinking) {
-    case Thinking::none: o["thinking"] = "not supported"; break;
-    case Thinking::type_object: o["thinking"] = "thinking.type"; break;
-    case Thinking::enable_thinking: o["thinking"] = "enable_thinking"; break;
-    case Thinking::configurable: o["thinking"] = "per instance (thinking_param)"; break;
+    case Thinking::none:
+      o["thinking"] = "not supported";
+      break;
+    case Thinking::type_object:
+      o["thinking"] = "thinking.type";
+      break;
+    case Thinking::enable_thinking:
+      o["thinking"] = "enable_thinking";
+      break;
+    case Thinking::configurable:
+      o["thinking"] = "per instance (thinking_param)";
+      break;
   }
   Json parts = Json::array();
   for (auto p : part_types) parts.push_back(std::string(p));
@@ -261,10 +276,11 @@ void OpenAiCompatProvider::prepare_ready(const ChatRequest& request, PrepareDone
 }
 
 void OpenAiCompatProvider::prepare_json(const std::string& path, const Json& body, bool stream, PrepareDone done) {
-  credentials_.resolve(context_.io, [this, path, body, stream, done = std::move(done)](std::optional<UpstreamError> e) mutable {
-    if (e) return done(std::move(*e));
-    post_json(path, body, stream, std::move(done));
-  });
+  credentials_.resolve(context_.io,
+                       [this, path, body, stream, done = std::move(done)](std::optional<UpstreamError> e) mutable {
+                         if (e) return done(std::move(*e));
+                         post_json(path, body, stream, std::move(done));
+                       });
 }
 
 void OpenAiCompatProvider::post_json(const std::string& path, const Json& body, bool stream, PrepareDone done) {
@@ -296,8 +312,7 @@ void OpenAiCompatProvider::post_json(const std::string& path, const Json& body, 
   done(std::move(r));
 }
 
-std::unique_ptr<ChatStream> OpenAiCompatProvider::open_stream(const ChatRequest&, ChatResult& result,
-                                                              DeltaSink& sink) {
+std::unique_ptr<ChatStream> OpenAiCompatProvider::open_stream(const ChatRequest&, ChatResult& result, DeltaSink& sink) {
   OpenAiLikeDialect dialect{name_, {}};
   if (dialect_.classify) {
     auto classify = dialect_.classify;

@@ -35,9 +35,9 @@ struct OpenAiCompatDialect {
   std::optional<int64_t> top_k_min;       // when top_k is allowed
   std::optional<Range> seed;              // nullopt: any integer
   size_t max_stop = std::numeric_limits<size_t>::max();
-  size_t max_stop_chars = 0;              // characters per stop string; 0: no limit
+  size_t max_stop_chars = 0;  // characters per stop string; 0: no limit
   std::vector<std::string_view> part_types = {"text", "image_url"};
-  bool strip_image_data_prefix = false;   // Zhipu wants bare base64
+  bool strip_image_data_prefix = false;  // Zhipu wants bare base64
 
   enum class Thinking {
     none,             // rejected
@@ -51,10 +51,10 @@ struct OpenAiCompatDialect {
   struct Extra {
     std::string_view name;
     ExtraType type;
-    std::optional<Range> range;              // numbers
-    bool positive = false;                   // numbers: > 0
-    std::optional<double> min;               // numbers: >= min
-    size_t min_len = 0, max_len = 0;         // strings: length bounds when max_len > 0
+    std::optional<Range> range;       // numbers
+    bool positive = false;            // numbers: > 0
+    std::optional<double> min;        // numbers: >= min
+    size_t min_len = 0, max_len = 0;  // strings: length bounds when max_len > 0
   };
   std::vector<Extra> extras;
 
@@ -63,10 +63,10 @@ struct OpenAiCompatDialect {
   bool tool_choice_auto_only = false;        // Zhipu takes only "auto"
 
   // ---- request shape ----
-  bool always_stream = false;     // stream upstream whatever the client asked (stream-only deployments)
-  bool include_usage = false;     // stream_options.include_usage on streamed requests
+  bool always_stream = false;               // stream upstream whatever the client asked (stream-only deployments)
+  bool include_usage = false;               // stream_options.include_usage on streamed requests
   bool include_usage_configurable = false;  // the instance's `include_usage: false` turns it off
-  bool system_first = false;      // system messages are moved to the front, joined into one
+  bool system_first = false;                // system messages are moved to the front, joined into one
   // Headers taken from the instance's config: {config key, header name}, e.g. {"appid", "appid"}.
   // A configured value must be a single-line string (checked at prepare()).
   std::vector<std::pair<std::string_view, std::string_view>> config_headers;
@@ -103,8 +103,7 @@ class OpenAiCompatProvider : public Provider {
   void prepare(const ChatRequest& request, PrepareDone done) override;
   // `complete`: a body built elsewhere (CodeGeeX FIM, `/completions`) with this instance's auth and headers.
   void prepare_json(const std::string& path, const Json& body, bool stream, PrepareDone done) override;
-  std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
-                                          DeltaSink& sink) override;
+  std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result, DeltaSink& sink) override;
   void invalidate_credentials() override;
   std::vector<std::string> secrets() const override;
 
@@ -114,7 +113,7 @@ class OpenAiCompatProvider : public Provider {
 
  private:
   Result<std::string> bearer();
-  void prepare_ready(const ChatRequest& request, PrepareDone done);  // credentials resolved
+  void prepare_ready(const ChatRequest& request, PrepareDone done);                          // credentials resolved
   void post_json(const std::string& path, const Json& body, bool stream, PrepareDone done);  // likewise
 
   OpenAiCompatDialect dialect_;

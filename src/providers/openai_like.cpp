@@ -196,28 +196,44 @@ class OpenAiLikeDecoder::ChunkScanner {
     Slot s = Slot::none;
     switch (stack_[depth_ - 1]) {
       case Ctx::root:
-        if (k == "model") s = Slot::model;
-        else if (k == "choices") s = Slot::choices;
-        else if (k == "usage") s = Slot::usage;
-        else if (k == "error") s = Slot::error;
-        else if (k == "code") return false;
+        if (k == "model")
+          s = Slot::model;
+        else if (k == "choices")
+          s = Slot::choices;
+        else if (k == "usage")
+          s = Slot::usage;
+        else if (k == "error")
+          s = Slot::error;
+        else if (k == "code")
+          return false;
         break;
       case Ctx::choice:
-        if (k == "delta") s = Slot::delta;
-        else if (k == "finish_reason") s = Slot::finish;
-        else if (k == "message") return false;
+        if (k == "delta")
+          s = Slot::delta;
+        else if (k == "finish_reason")
+          s = Slot::finish;
+        else if (k == "message")
+          return false;
         break;
       case Ctx::delta:
-        if (k == "content") s = Slot::content;
-        else if (k == "reasoning_content") s = Slot::reasoning;
-        else if (k == "tool_calls") return false;  // assembled on the DOM path
+        if (k == "content")
+          s = Slot::content;
+        else if (k == "reasoning_content")
+          s = Slot::reasoning;
+        else if (k == "tool_calls")
+          return false;  // assembled on the DOM path
         break;
       case Ctx::usage:
-        if (k == "prompt_tokens") s = Slot::prompt_tokens;
-        else if (k == "input_tokens") s = Slot::input_tokens;
-        else if (k == "completion_tokens") s = Slot::completion_tokens;
-        else if (k == "output_tokens") s = Slot::output_tokens;
-        else if (k == "total_tokens") s = Slot::total_tokens;
+        if (k == "prompt_tokens")
+          s = Slot::prompt_tokens;
+        else if (k == "input_tokens")
+          s = Slot::input_tokens;
+        else if (k == "completion_tokens")
+          s = Slot::completion_tokens;
+        else if (k == "output_tokens")
+          s = Slot::output_tokens;
+        else if (k == "total_tokens")
+          s = Slot::total_tokens;
         break;
       case Ctx::choices:
         break;  // arrays have no keys
@@ -230,8 +246,7 @@ class OpenAiLikeDecoder::ChunkScanner {
     pending_ = s;
     return true;
   }
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const Json::exception& /*error*/) {
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/, const Json::exception& /*error*/) {
     return false;
   }
 
@@ -271,12 +286,23 @@ class OpenAiLikeDecoder::ChunkScanner {
   static bool plain(Slot s) { return s != Slot::root && s != Slot::choice && s != Slot::error; }
   bool number(Slot s, int64_t value) {
     switch (s) {
-      case Slot::prompt_tokens: f_.usage.prompt_tokens = value; return true;
-      case Slot::input_tokens: f_.usage.input_tokens = value; return true;
-      case Slot::completion_tokens: f_.usage.completion_tokens = value; return true;
-      case Slot::output_tokens: f_.usage.output_tokens = value; return true;
-      case Slot::total_tokens: f_.usage.total_tokens = value; return true;
-      default: return plain(s);
+      case Slot::prompt_tokens:
+        f_.usage.prompt_tokens = value;
+        return true;
+      case Slot::input_tokens:
+        f_.usage.input_tokens = value;
+        return true;
+      case Slot::completion_tokens:
+        f_.usage.completion_tokens = value;
+        return true;
+      case Slot::output_tokens:
+        f_.usage.output_tokens = value;
+        return true;
+      case Slot::total_tokens:
+        f_.usage.total_tokens = value;
+        return true;
+      default:
+        return plain(s);
     }
   }
   bool push(Ctx c) {
@@ -310,8 +336,7 @@ bool OpenAiLikeDecoder::scan_chunk(std::string_view data, ChunkFields& fields) {
                          /*strict=*/true);
 }
 
-OpenAiLikeDecoder::OpenAiLikeDecoder(OpenAiLikeDialect dialect, ChatResult& result, DeltaSink& sink,
-                                     Limits limits)
+OpenAiLikeDecoder::OpenAiLikeDecoder(OpenAiLikeDialect dialect, ChatResult& result, DeltaSink& sink, Limits limits)
     : SseChatStream(dialect.provider, result, sink, limits), dialect_(std::move(dialect)) {}
 
 UpstreamError OpenAiLikeDecoder::error_from(const ErrorInfo& info) const {

@@ -64,8 +64,7 @@ struct OpenAiUsageFields {
 
 class OpenAiLikeDecoder : public SseChatStream {
  public:
-  OpenAiLikeDecoder(OpenAiLikeDialect dialect, ChatResult& result, DeltaSink& sink,
-                    Limits limits = Limits{});
+  OpenAiLikeDecoder(OpenAiLikeDialect dialect, ChatResult& result, DeltaSink& sink, Limits limits = Limits{});
 
   // TEST ONLY. Stream chunks are normally read by a SAX scan that keeps just the fields apply_choices
   // needs and falls back to the DOM parse for anything unusual (errors, malformed JSON, odd shapes,
@@ -93,8 +92,8 @@ class OpenAiLikeDecoder : public SseChatStream {
     std::string model;
     bool has_choice = false;  // `choices` is a non-empty array whose first element is an object
     bool has_delta = false;   // that element's delta (or message) is an object
-    std::string content;    // delta.content; empty when absent, null or not a string
-    std::string reasoning;  // delta.reasoning_content; likewise
+    std::string content;      // delta.content; empty when absent, null or not a string
+    std::string reasoning;    // delta.reasoning_content; likewise
     bool has_finish = false;  // choices[0].finish_reason is a string
     std::string finish_reason;
     bool has_usage = false;  // top-level `usage` is an object

@@ -85,8 +85,7 @@ class Provider {
   }
 
   // A parser for one response to the request `prepare` built.
-  virtual std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result,
-                                                  DeltaSink& sink) = 0;
+  virtual std::unique_ptr<ChatStream> open_stream(const ChatRequest& request, ChatResult& result, DeltaSink& sink) = 0;
 
   // Credentials were rejected as stale (UpstreamError::refresh_credentials); drop caches so the next
   // prepare() fetches fresh ones.

@@ -13,17 +13,22 @@ namespace glm {
 ErrorKind error_kind_for_status(int status) {
   switch (status) {
     case 401:
-    case 403: return ErrorKind::auth;
-    case 429: return ErrorKind::rate_limit;
-    case 408: return ErrorKind::timeout;
+    case 403:
+      return ErrorKind::auth;
+    case 429:
+      return ErrorKind::rate_limit;
+    case 408:
+      return ErrorKind::timeout;
     case 400:
     case 404:
     case 405:
     case 409:
     case 413:
     case 415:
-    case 422: return ErrorKind::invalid_request;
-    default: return ErrorKind::server;
+    case 422:
+      return ErrorKind::invalid_request;
+    default:
+      return ErrorKind::server;
   }
 }
 
@@ -86,16 +91,26 @@ bool extract_error_info(const Json& body, ErrorInfo& info) {
 
 std::string_view error_kind_phrase(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::auth: return "authentication failed";
-    case ErrorKind::rate_limit: return "rate limited";
-    case ErrorKind::quota: return "quota or balance exhausted";
-    case ErrorKind::content_filter: return "blocked by the content filter";
-    case ErrorKind::context_length: return "input too long for the model";
-    case ErrorKind::invalid_request: return "request rejected";
-    case ErrorKind::network: return "network error";
-    case ErrorKind::timeout: return "timed out";
-    case ErrorKind::server: return "server error";
-    case ErrorKind::protocol: return "unexpected response";
+    case ErrorKind::auth:
+      return "authentication failed";
+    case ErrorKind::rate_limit:
+      return "rate limited";
+    case ErrorKind::quota:
+      return "quota or balance exhausted";
+    case ErrorKind::content_filter:
+      return "blocked by the content filter";
+    case ErrorKind::context_length:
+      return "input too long for the model";
+    case ErrorKind::invalid_request:
+      return "request rejected";
+    case ErrorKind::network:
+      return "network error";
+    case ErrorKind::timeout:
+      return "timed out";
+    case ErrorKind::server:
+      return "server error";
+    case ErrorKind::protocol:
+      return "unexpected response";
   }
   return "error";
 }
@@ -185,16 +200,14 @@ std::optional<int64_t> parse_http_date(std::string_view s) {
 
 }  // namespace
 
-std::optional<int64_t> parse_retry_after(std::string_view value,
-                                         std::chrono::system_clock::time_point now) {
+std::optional<int64_t> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
   value = trim(value);
   if (value.empty()) return std::nullopt;
   if (value[0] >= '0' && value[0] <= '9') {
     // Delta-seconds; a fraction is not in the RFC but some gateways send "1.5".
     double seconds = 0;
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc() || ptr != value.data() + value.size() || !std::isfinite(seconds))
-      return std::nullopt;
+    if (ec != std::errc() || ptr != value.data() + value.size() || !std::isfinite(seconds)) return std::nullopt;
     constexpr double kMaxSeconds = 7 * 86400.0;  // anything longer is not a retry hint worth waiting on
     return static_cast<int64_t>(std::llround(std::min(seconds, kMaxSeconds) * 1000));
   }
@@ -262,12 +275,11 @@ bool Range::contains(double v) const {
 }
 
 std::string Range::text() const {
-  return std::string(lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) +
-         (hi_open ? ")" : "]");
+  return std::string(lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) + (hi_open ? ")" : "]");
 }
 
-std::optional<std::string> check_range(std::string_view field, std::optional<double> value,
-                                       const Range& range, std::string_view provider) {
+std::optional<std::string> check_range(std::string_view field, std::optional<double> value, const Range& range,
+                                       std::string_view provider) {
   if (!value || range.contains(*value)) return std::nullopt;
   return "options." + std::string(field) + ": must be in " + range.text() + " for " + std::string(provider);
 }
@@ -275,8 +287,7 @@ std::optional<std::string> check_range(std::string_view field, std::optional<dou
 std::optional<std::string> check_min(std::string_view field, std::optional<double> value, double min,
                                      std::string_view provider) {
   if (!value || *value >= min) return std::nullopt;
-  return "options." + std::string(field) + ": must be at least " + format_number(min) + " for " +
-         std::string(provider);
+  return "options." + std::string(field) + ": must be at least " + format_number(min) + " for " + std::string(provider);
 }
 
 std::optional<std::string> reject_if_set(std::string_view field, bool is_set, std::string_view provider,
@@ -302,7 +313,8 @@ std::optional<std::string> validate_messages(const std::vector<Message>& message
              who;
     }
     if (m.role != "system" && m.role != "user" && m.role != "assistant" && !tool_message)
-      return where + (tools ? ".role: must be system, user, assistant or tool" : ".role: must be system, user or assistant");
+      return where +
+             (tools ? ".role: must be system, user, assistant or tool" : ".role: must be system, user or assistant");
     if (tool_message) {
       if (m.tool_call_id.empty()) return where + ".tool_call_id: required for a tool message";
       if (!m.content.is_string()) return where + ".content: must be a string (the tool's result)";
@@ -310,13 +322,11 @@ std::optional<std::string> validate_messages(const std::vector<Message>& message
     }
     if (calls_tools) {
       if (m.role != "assistant") return where + ".tool_calls: only assistant messages carry tool calls";
-      if (!m.tool_calls.is_array() || m.tool_calls.empty())
-        return where + ".tool_calls: must be a non-empty array";
+      if (!m.tool_calls.is_array() || m.tool_calls.empty()) return where + ".tool_calls: must be a non-empty array";
       for (size_t c = 0; c < m.tool_calls.size(); ++c) {
         const Json& call = m.tool_calls[c];
         const std::string cw = where + ".tool_calls[" + std::to_string(c) + "]";
-        if (!call.is_object() || !call.contains("id") || !call["id"].is_string())
-          return cw + ".id: must be a string";
+        if (!call.is_object() || !call.contains("id") || !call["id"].is_string()) return cw + ".id: must be a string";
         if (call.value("type", "function") == "function") {
           auto fn = call.find("function");
           if (fn == call.end() || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
@@ -360,12 +370,23 @@ std::optional<std::string> check_extra(const Json& extra, std::string_view key, 
   const Json& v = *it;
   const char* want = nullptr;
   switch (type) {
-    case ExtraType::boolean: want = v.is_boolean() ? nullptr : "a boolean"; break;
-    case ExtraType::string: want = v.is_string() ? nullptr : "a string"; break;
-    case ExtraType::integer: want = v.is_number_integer() ? nullptr : "an integer"; break;
-    case ExtraType::number: want = v.is_number() ? nullptr : "a number"; break;
-    case ExtraType::object: want = v.is_object() ? nullptr : "an object"; break;
-    case ExtraType::any: break;
+    case ExtraType::boolean:
+      want = v.is_boolean() ? nullptr : "a boolean";
+      break;
+    case ExtraType::string:
+      want = v.is_string() ? nullptr : "a string";
+      break;
+    case ExtraType::integer:
+      want = v.is_number_integer() ? nullptr : "an integer";
+      break;
+    case ExtraType::number:
+      want = v.is_number() ? nullptr : "a number";
+      break;
+    case ExtraType::object:
+      want = v.is_object() ? nullptr : "an object";
+      break;
+    case ExtraType::any:
+      break;
   }
   if (!want) return std::nullopt;
   return "options." + std::string(key) + ": must be " + want;
@@ -406,8 +427,7 @@ Json openai_messages(const std::vector<Message>& messages, const MessageStyle& s
         auto it = part.find("image_url");
         if (it == part.end() || !it->is_object()) continue;
         auto url = it->find("url");
-        if (url != it->end() && url->is_string())
-          *url = strip_image_data_prefix(url->get<std::string>());
+        if (url != it->end() && url->is_string()) *url = strip_image_data_prefix(url->get<std::string>());
       }
     }
     Json msg = {{"role", m.role}, {"content", std::move(content)}};
@@ -528,8 +548,7 @@ std::string body_excerpt(std::string_view raw) {
     // Copy a whole well-formed UTF-8 sequence or one '?'.
     size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
     bool ok = len != 0 && i + len <= raw.size();
-    for (size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>(raw[i + k]) & 0xC0) == 0x80;
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(raw[i + k]) & 0xC0) == 0x80;
     if (ok) {
       out.append(raw.substr(i, len));
       i += len - 1;

@@ -48,8 +48,7 @@ std::string describe_upstream_error(std::string_view provider, const UpstreamErr
 
 // Retry-After value: delta-seconds ("120", "1.5") or an HTTP-date (IMF-fixdate, RFC 850, asctime),
 // relative to `now`. nullopt when unparsable; a date in the past gives 0.
-std::optional<int64_t> parse_retry_after(std::string_view value,
-                                         std::chrono::system_clock::time_point now);
+std::optional<int64_t> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
 // First value of a (lowercase) header name, or "".
 std::string header_value(const net::Headers& headers, std::string_view lowercase_name);
@@ -83,8 +82,8 @@ struct Range {
 
 // nullopt when `value` is unset or inside `range`; else
 // "options.<field>: must be in [0, 1] for <provider>".
-std::optional<std::string> check_range(std::string_view field, std::optional<double> value,
-                                       const Range& range, std::string_view provider);
+std::optional<std::string> check_range(std::string_view field, std::optional<double> value, const Range& range,
+                                       std::string_view provider);
 // "options.<field>: must be at least <min> for <provider>" when set and below `min`.
 std::optional<std::string> check_min(std::string_view field, std::optional<double> value, double min,
                                      std::string_view provider);

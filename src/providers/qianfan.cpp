@@ -1,7 +1,7 @@
 #include "providers/qianfan.hpp"
 
-#include <asio/post.hpp>
 #include <algorithm>
+#include <asio/post.hpp>
 #include <cctype>
 #include <cstdlib>
 
@@ -265,8 +265,8 @@ void QianfanStream::handle(const Json& body, bool whole) {
   events_seen_ = true;
   if (auto id = string_field(body, "id"); !id.empty()) result_.extra["request_id"] = id;
   if (auto u = body.find("usage"); u != body.end() && u->is_object()) {
-    // ChatGLM streams give completion_tokens per event but a running total_tokens (Qianfan's ChatGLM2-6B example); ERNIE
-    // gives running totals on the last event. total - prompt is right for both.
+    // ChatGLM streams give completion_tokens per event but a running total_tokens (Qianfan's ChatGLM2-6B example);
+    // ERNIE gives running totals on the last event. total - prompt is right for both.
     Usage usage;
     usage.input_tokens = int_field(*u, "prompt_tokens", 0);
     usage.total_tokens = int_field(*u, "total_tokens", 0);
@@ -559,7 +559,7 @@ ProviderSpec qianfan_spec() {
                {"extras", {{"penalty_score", "number [1, 2]"}, {"user_id", "string"}}}};
   {
     auto m = model_entry(s.kind, "chatglm2_6b_32k");  // Qianfan's ChatGLM2-6B API page
-    m.max_input_chars = 4800;  // total `content` characters per request
+    m.max_input_chars = 4800;                         // total `content` characters per request
     m.context_window = 32768;  // UNCERTAIN: from the model name; the 4800-character cap binds first
     m.uncertain = true;
     s.models.push_back(std::move(m));

@@ -2,7 +2,6 @@
 // ProviderSpec) plus one line in kSpecs below.
 #include "providers/registry.hpp"
 
-
 #include "providers/dashscope.hpp"
 #include "providers/dashscope_compat.hpp"
 #include "providers/openai.hpp"

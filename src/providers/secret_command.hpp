@@ -34,8 +34,8 @@ class SecretCommand : public std::enable_shared_from_this<SecretCommand> {
 
   // Spawns argv (no shell; stdin /dev/null) and returns at once. `done` runs later on the loop,
   // exactly once, unless cancel() came first.
-  static std::shared_ptr<SecretCommand> start(asio::io_context& io, const std::vector<std::string>& argv,
-                                              Limits limits, Done done);
+  static std::shared_ptr<SecretCommand> start(asio::io_context& io, const std::vector<std::string>& argv, Limits limits,
+                                              Done done);
   // Kills the child (if still running) and drops `done`.
   void cancel();
   ~SecretCommand();

@@ -40,11 +40,7 @@ class FirstJsonObject : public sse::Handler {
 }  // namespace
 
 SseChatStream::SseChatStream(std::string provider, ChatResult& result, DeltaSink& sink, Limits limits)
-    : result_(result),
-      provider_(std::move(provider)),
-      sink_(sink),
-      limits_(limits),
-      parser_(limits.max_event_bytes) {}
+    : result_(result), provider_(std::move(provider)), sink_(sink), limits_(limits), parser_(limits.max_event_bytes) {}
 
 void SseChatStream::on_head(int status, const net::Headers& headers) {
   status_ = status;
@@ -149,8 +145,8 @@ void SseChatStream::on_non_sse_body(std::string_view text) {
 
 void SseChatStream::check_parser(sse::SseParser::Status status) {
   if (status == sse::SseParser::Status::overflow && !error_) {
-    fail(ErrorKind::protocol, provider_ + ": stream event larger than " +
-                                  std::to_string(limits_.max_event_bytes) + " bytes");
+    fail(ErrorKind::protocol,
+         provider_ + ": stream event larger than " + std::to_string(limits_.max_event_bytes) + " bytes");
   }
 }
 

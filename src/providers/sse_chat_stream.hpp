@@ -4,8 +4,8 @@
 //  - 2xx: the body goes to an sse::SseParser, whose events reach the virtual on_event(). The parser
 //    sniffs the first non-space byte: a body starting with `{`/`[` (a non-stream response, or a bare
 //    JSON error even under text/event-stream) comes out at the end as the parser's non-SSE body, which
-//    this class parses and hands to on_json_body(). An upstream event named `raw` is just an event. Content-Type is not trusted: DashScope labels SSE
-//    bodies application/json.
+//    this class parses and hands to on_json_body(). An upstream event named `raw` is just an event. Content-Type is not
+//    trusted: DashScope labels SSE bodies application/json.
 //  - non-2xx: the body is collected (bounded) and at the end handed to map_error() as parsed JSON,
 //    or as the JSON of its first SSE event when it is SSE-framed (DashScope compat's 400s), or raw.
 //  - end of body: the parser is flushed leniently, then on_end(): without a terminator that is a
@@ -109,8 +109,8 @@ class SseChatStream : public ChatStream, private sse::Handler {
   bool emitted_any_ = false;
   std::optional<int> comment_status_;
   bool scan_lines_ = false;
-  int body_kind_ = 0;     // 0 unknown, 1 SSE, 2 a JSON body (no line scanning)
-  std::string line_;      // the current, unfinished line (scan_lines_ only; bounded by max_event_bytes)
+  int body_kind_ = 0;  // 0 unknown, 1 SSE, 2 a JSON body (no line scanning)
+  std::string line_;   // the current, unfinished line (scan_lines_ only; bounded by max_event_bytes)
 };
 
 }  // namespace glm

@@ -120,9 +120,8 @@ Message parse_message(const Json& m, size_t i) {
       const std::string type = part["type"];
       if (type == "text" && !(part.contains("text") && part["text"].is_string()))
         throw invalid_params(ppath + ".text: expected a string");
-      if (type == "image_url" &&
-          !(part.contains("image_url") && part["image_url"].is_object() && part["image_url"].contains("url") &&
-            part["image_url"]["url"].is_string()))
+      if (type == "image_url" && !(part.contains("image_url") && part["image_url"].is_object() &&
+                                   part["image_url"].contains("url") && part["image_url"]["url"].is_string()))
         throw invalid_params(ppath + ".image_url.url: expected a string");
     }
   } else if (!c->is_string()) {

@@ -57,8 +57,8 @@ class Server {
   Json models_json();
   void start_chat(ChatRequest request, rpc::Reply& reply);
   void session_ended(ChatSession* session);
-  bool idle() const;         // no request in flight
-  void exit_if_drained();    // --drain: exit once the last request ended
+  bool idle() const;       // no request in flight
+  void exit_if_drained();  // --drain: exit once the last request ended
 
   asio::io_context& io_;
   Config config_;

@@ -212,7 +212,7 @@ void SseParser::process_line(std::string_view line, Handler& handler) {
       const uint64_t digit = static_cast<uint64_t>(c - '0');
       // A delay too large to represent means "effectively never"; saturate rather than wrap.
       ms = ms > (std::numeric_limits<uint64_t>::max() - digit) / 10 ? std::numeric_limits<uint64_t>::max()
-                                                                     : ms * 10 + digit;
+                                                                    : ms * 10 + digit;
     }
     handler.on_retry(ms);
   }

@@ -66,17 +66,17 @@ class SseParser {
 
   size_t max_buffer_;
   Phase phase_ = Phase::bom;
-  size_t bom_matched_ = 0;   // bytes of EF BB BF seen so far at stream start
+  size_t bom_matched_ = 0;  // bytes of EF BB BF seen so far at stream start
   bool overflow_ = false;
   bool finished_ = false;
-  bool after_cr_ = false;    // the last line ended in CR: an LF first in the next feed() is its partner
-  std::string pending_;      // a partial line (only when a line straddles feed() calls)
-  std::string raw_;          // leading whitespace while sniffing; the whole body in raw mode
-  std::string data_;         // data buffer: value + '\n' per data line
-  std::string type_;         // event type buffer; empty means "message"
+  bool after_cr_ = false;  // the last line ended in CR: an LF first in the next feed() is its partner
+  std::string pending_;    // a partial line (only when a line straddles feed() calls)
+  std::string raw_;        // leading whitespace while sniffing; the whole body in raw mode
+  std::string data_;       // data buffer: value + '\n' per data line
+  std::string type_;       // event type buffer; empty means "message"
   std::string last_id_;
-  std::string scratch_;      // a line with invalid UTF-8 replaced, reused across lines
-  Event event_;              // reused for dispatch so steady-state streaming does not allocate
+  std::string scratch_;  // a line with invalid UTF-8 replaced, reused across lines
+  Event event_;          // reused for dispatch so steady-state streaming does not allocate
 };
 
 }  // namespace glm::sse

@@ -11,7 +11,6 @@
 --     alone      the plugin with an in-process fake answer instead of the server (its share)
 --   nvim --headless -u NONE -i NONE -n -c 'luafile tests/lua/bench_ghost.lua'
 -- Env: GLM_TEST_SERVER, GLM_TEST_MOCK (default build/glm-server, build/glm-mock-provider), GLM_BENCH_N.
-local uv = vim.uv or vim.loop
 local src = debug.getinfo(1, 'S').source:sub(2)
 local root = vim.fn.fnamemodify(src, ':p:h:h:h')
 

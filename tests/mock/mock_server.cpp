@@ -33,21 +33,36 @@ std::string_view trim(std::string_view v) {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
   }
 }
 
@@ -113,8 +128,11 @@ std::string RecordedRequest::header(const std::string& lowercase_name) const {
 std::string to_json_line(const RecordedRequest& request) {
   nlohmann::json headers = nlohmann::json::object();
   for (const auto& [k, v] : request.headers) headers[k] = v;
-  nlohmann::json j = {{"method", request.method}, {"path", request.target}, {"headers", headers},
-                      {"body", request.body}, {"connection", request.connection}};
+  nlohmann::json j = {{"method", request.method},
+                      {"path", request.target},
+                      {"headers", headers},
+                      {"body", request.body},
+                      {"connection", request.connection}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -38,8 +38,8 @@ ProviderSpec example_vendor_spec() {
   chat.context_window = 32768;
   chat.max_output_tokens = 8192;
   return openai_compat_spec(acme_dialect(), "Acme Cloud (the recipe's example vendor)",
-                            {{"base_url", "https://api.acme.example/v1"}}, {{"api_key_env", "ACME_API_KEY"}},
-                            {chat}, &make_acme_provider);
+                            {{"base_url", "https://api.acme.example/v1"}}, {{"api_key_env", "ACME_API_KEY"}}, {chat},
+                            &make_acme_provider);
 }
 
 }  // namespace glm

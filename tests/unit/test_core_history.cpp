@@ -30,7 +30,6 @@ const ModelInfo& chatglm2_6b_32k() {
   return m;
 }
 
-
 Message msg(std::string role, std::string text) { return Message{std::move(role), Json(std::move(text))}; }
 
 std::string repeat(std::string_view unit, size_t n) {

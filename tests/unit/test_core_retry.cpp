@@ -14,7 +14,7 @@ TEST_CASE("backoff doubles from the initial delay up to the cap, never overflowi
   CHECK(RetrySchedule::base_delay(p, 5) == 8000);
   CHECK(RetrySchedule::base_delay(p, 6) == 8000);
   CHECK(RetrySchedule::base_delay(p, 1000) == 8000);
-  CHECK(RetrySchedule::base_delay(p, 0) == 500);   // no shift by -1: the first delay
+  CHECK(RetrySchedule::base_delay(p, 0) == 500);  // no shift by -1: the first delay
   CHECK(RetrySchedule::base_delay(p, -3) == 500);
 }
 

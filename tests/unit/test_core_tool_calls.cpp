@@ -10,13 +10,17 @@ TEST_CASE("OpenAI-style fragments: id/name once, arguments appended, two calls i
   Json calls = Json::array();
   Json norm = Json::array();
   REQUIRE_FALSE(merge_tool_call_fragments(
-      calls, Json::parse(R"([{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}])"),
+      calls,
+      Json::parse(R"([{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}])"),
       &norm));
-  REQUIRE_FALSE(merge_tool_call_fragments(calls, Json::parse(R"([{"index":0,"function":{"arguments":"{\"ci"}}])"), &norm));
+  REQUIRE_FALSE(
+      merge_tool_call_fragments(calls, Json::parse(R"([{"index":0,"function":{"arguments":"{\"ci"}}])"), &norm));
   REQUIRE_FALSE(merge_tool_call_fragments(
-      calls, Json::parse(R"([{"index":1,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}])"),
+      calls,
+      Json::parse(R"([{"index":1,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}])"),
       &norm));
-  REQUIRE_FALSE(merge_tool_call_fragments(calls, Json::parse(R"([{"index":0,"id":"","function":{"name":"","arguments":"ty\":\"北京\"}"}}])"), &norm));
+  REQUIRE_FALSE(merge_tool_call_fragments(
+      calls, Json::parse(R"([{"index":0,"id":"","function":{"name":"","arguments":"ty\":\"北京\"}"}}])"), &norm));
   CHECK(calls == Json::parse(R"([
     {"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"北京\"}"}},
     {"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}])"));
@@ -52,7 +56,8 @@ TEST_CASE("tools and tool_choice are checked with the field named") {
   CHECK_FALSE(glm::check_tools(Json::parse(R"([{"type":"web_search","web_search":{"enable":true}}])"), nullptr));
   CHECK(*glm::check_tools(Json::parse(R"([{"type":"function","function":{}}])"), nullptr) ==
         "tools[0].function.name: required (a non-empty string)");
-  CHECK(*glm::check_tools(Json::parse(R"({"type":"function"})"), nullptr) == "tools: expected an array of tool objects");
+  CHECK(*glm::check_tools(Json::parse(R"({"type":"function"})"), nullptr) ==
+        "tools: expected an array of tool objects");
   CHECK(glm::check_tools(fn, "sometimes")->rfind("tool_choice:", 0) == 0);
   CHECK(*glm::check_tools(nullptr, "auto") == "tool_choice: needs tools");
 }

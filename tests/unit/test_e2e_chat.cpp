@@ -130,8 +130,9 @@ TEST_CASE("multi-turn history and options reach the provider") {
 
 TEST_CASE("explain sends the code fenced with its language and path, and streams like chat") {
   Fixture f;
-  f.server.send(rpc(4, "explain", {{"code", "int main() { return 0; }"}, {"language", "cpp"}, {"path", "src/a.cpp"},
-                                   {"question", "why int?"}}));
+  f.server.send(rpc(
+      4, "explain",
+      {{"code", "int main() { return 0; }"}, {"language", "cpp"}, {"path", "src/a.cpp"}, {"question", "why int?"}}));
   auto out = collect(f.server, {"4"});
   REQUIRE(out["4"].reply.contains("result"));
   REQUIRE(concat(out["4"].deltas, "content") == out["4"].reply["result"]["content"]);
@@ -199,7 +200,8 @@ TEST_CASE("429 and 5xx before the first byte are retried, honouring Retry-After"
 
 TEST_CASE("retries stop after max_retries and report the last error") {
   Fixture f(Json{{"max_retries", 1}});
-  for (int i = 0; i < 3; ++i) f.mock.enqueue(Response::body(500, R"({"error":{"message":"boom","type":"server_error"}})"));
+  for (int i = 0; i < 3; ++i)
+    f.mock.enqueue(Response::body(500, R"({"error":{"message":"boom","type":"server_error"}})"));
   f.server.send(rpc(8, "chat", {{"messages", user("x")}}));
   auto out = collect(f.server, {"8"});
   REQUIRE(out["8"].reply["error"]["data"]["kind"] == "server");

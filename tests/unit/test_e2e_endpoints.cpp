@@ -54,7 +54,8 @@ TEST_CASE("zai and zhipu configured at once: each answers from its own endpoint 
     }
   }
   CHECK(zai_models >= 5);
-  Json hot = s.request("chat", {{"model", "zai/glm-4.6"}, {"messages", user("x")}, {"options", {{"temperature", 1.5}}}}, 5);
+  Json hot =
+      s.request("chat", {{"model", "zai/glm-4.6"}, {"messages", user("x")}, {"options", {{"temperature", 1.5}}}}, 5);
   CHECK(hot["error"]["message"] == "options.temperature: must be in [0, 1] for zai");
 }
 

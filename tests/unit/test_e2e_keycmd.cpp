@@ -32,7 +32,7 @@ Json config(const MockServer& mock, Json slow_cmd, int timeout_ms) {
               {"max_retries", 0}}}}}};
 }
 
-const char* const kSlow = "openai/m";   // its key comes from the command
+const char* const kSlow = "openai/m";  // its key comes from the command
 const char* const kOther = "zhipu/glm-4.6";
 
 struct Seen {
@@ -87,7 +87,8 @@ TEST_CASE("a hanging api_key_cmd does not hold up another stream; its request co
 TEST_CASE("a command that closes stdout and keeps running times out without freezing the server") {
   MockServer mock;
   ServerProcess s;
-  REQUIRE(s.request("initialize", {{"config", config(mock, {"sh", "-c", "exec >&-; sleep 30"}, 600)}}).contains("result"));
+  REQUIRE(
+      s.request("initialize", {{"config", config(mock, {"sh", "-c", "exec >&-; sleep 30"}, 600)}}).contains("result"));
   auto t0 = Clock::now();
   s.send(rpc(1, "chat", {{"model", kSlow}, {"messages", user("x")}}));
   s.send(rpc(2, "chat", {{"model", kOther}, {"messages", user("mock:chunks=5,delay_ms=20")}}));
@@ -105,9 +106,9 @@ TEST_CASE("a command that closes stdout and keeps running times out without free
 TEST_CASE("over-long api_key_cmd output is rejected, never truncated into a key") {
   MockServer mock;
   ServerProcess s;
-  REQUIRE(s.request("initialize",
-                    {{"config", config(mock, {"sh", "-c", "head -c 200000 /dev/zero | tr '\\0' a"}, 5000)}})
-              .contains("result"));
+  REQUIRE(
+      s.request("initialize", {{"config", config(mock, {"sh", "-c", "head -c 200000 /dev/zero | tr '\\0' a"}, 5000)}})
+          .contains("result"));
   Json r = s.request("chat", {{"model", kSlow}, {"messages", user("x")}}, 3);
   REQUIRE(r.contains("error"));
   CHECK(r["error"]["data"]["kind"] == "auth");

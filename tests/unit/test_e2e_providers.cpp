@@ -84,7 +84,8 @@ TEST_CASE("dashscope glm-4.6 is stream-only: stream:false still streams upstream
   MockServer mock;
   ServerProcess s;
   REQUIRE(s.request("initialize", {{"config", config_for(mock)}}).contains("result"));
-  auto r = call(s, 2, "chat", {{"model", "dashscope/glm-4.6"}, {"messages", user("mock:reasoning=2,chunks=3")}, {"stream", false}});
+  auto r = call(s, 2, "chat",
+                {{"model", "dashscope/glm-4.6"}, {"messages", user("mock:reasoning=2,chunks=3")}, {"stream", false}});
   REQUIRE(r.deltas.empty());
   REQUIRE(r.message["result"]["content"] == "tok0 tok1 tok2 ");
   REQUIRE(r.message["result"]["reasoning"] == "think0 think1 ");

@@ -3,11 +3,11 @@
 // does not spin while it waits.
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
-#include <fstream>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
 #include "../mock/mock_server.hpp"
@@ -140,8 +140,9 @@ TEST_CASE("secrets echoed by an upstream error page are redacted from the reply 
   MockServer mock;
   mock.set_responder([](const RecordedRequest& r) {
     if (r.path() == "/oauth/2.0/token")
-      return Response::body(502, "<html><body>Bad gateway for POST " + r.target + " body: " + r.body +
-                                     " key=qf-ak-PLAIN/sk=qf-sk+SECRET/42</body></html>",
+      return Response::body(502,
+                            "<html><body>Bad gateway for POST " + r.target + " body: " + r.body +
+                                " key=qf-ak-PLAIN/sk=qf-sk+SECRET/42</body></html>",
                             "text/html");
     return glm::mock::provider_replay(r);
   });

@@ -13,7 +13,8 @@ using glm::test::ServerProcess;
 
 namespace {
 
-const Json kTools = Json::parse(R"([{"type":"function","function":{"name":"get_weather","description":"Weather of a city",
+const Json kTools =
+    Json::parse(R"([{"type":"function","function":{"name":"get_weather","description":"Weather of a city",
   "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])");
 
 struct Reply {

@@ -33,7 +33,7 @@ struct Reply {
 };
 
 Reply call_mock(const std::string& url, const Json& body, std::vector<std::pair<std::string, std::string>> headers = {},
-               int64_t first_byte_ms = 10000) {
+                int64_t first_byte_ms = 10000) {
   asio::io_context io;
   auto client = HttpClient::create(io);
   glm::net::Request req;
@@ -82,10 +82,14 @@ std::vector<Frame> frames(const std::string& body) {
       if (le == std::string::npos) le = block.size();
       std::string line = block.substr(lp, le - lp);
       auto value = [&](size_t n) { return line.substr(n + (line.size() > n && line[n] == ' ' ? 1 : 0)); };
-      if (line.rfind("data:", 0) == 0) f.data += value(5);
-      else if (line.rfind("id:", 0) == 0) f.id = value(3);
-      else if (line.rfind("event:", 0) == 0) f.event = value(6);
-      else if (line.rfind(":", 0) == 0) f.comment = line.substr(1);
+      if (line.rfind("data:", 0) == 0)
+        f.data += value(5);
+      else if (line.rfind("id:", 0) == 0)
+        f.id = value(3);
+      else if (line.rfind("event:", 0) == 0)
+        f.event = value(6);
+      else if (line.rfind(":", 0) == 0)
+        f.comment = line.substr(1);
       lp = le + 1;
     }
     out.push_back(f);
@@ -95,7 +99,9 @@ std::vector<Frame> frames(const std::string& body) {
 }
 
 Json chat(const std::string& text, bool stream = true) {
-  return {{"model", "glm-4.6"}, {"stream", stream}, {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", text}}}}};
+  return {{"model", "glm-4.6"},
+          {"stream", stream},
+          {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", text}}}}};
 }
 
 }  // namespace
@@ -157,7 +163,8 @@ TEST_CASE("replay: DashScope native frames, incremental and cumulative", "[mock]
   Json body = {{"model", "glm-4.6"},
                {"input", {{"messages", {{{"role", "user"}, {"content", "mock:chunks=3"}}}}}},
                {"parameters", {{"result_format", "message"}, {"incremental_output", incremental}}}};
-  Reply r = call_mock(server.url() + "/api/v1/services/aigc/text-generation/generation", body, {{"X-DashScope-SSE", "enable"}});
+  Reply r = call_mock(server.url() + "/api/v1/services/aigc/text-generation/generation", body,
+                      {{"X-DashScope-SSE", "enable"}});
   auto fs = frames(r.body);
   REQUIRE(fs.size() == 4);
   std::vector<std::string> texts;
@@ -180,7 +187,8 @@ TEST_CASE("replay: DashScope native frames, incremental and cumulative", "[mock]
 
 TEST_CASE("replay: Qianfan stream, token endpoint and in-band errors", "[mock]") {
   MockServer server;
-  const std::string chat_url = server.url() + "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/chatglm2_6b_32k?access_token=t";
+  const std::string chat_url =
+      server.url() + "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/chatglm2_6b_32k?access_token=t";
   Json body = {{"stream", true}, {"messages", {{{"role", "user"}, {"content", "mock:chunks=2"}}}}};
   Reply r = call_mock(chat_url, body);
   auto fs = frames(r.body);
@@ -192,7 +200,8 @@ TEST_CASE("replay: Qianfan stream, token endpoint and in-band errors", "[mock]")
   }
   CHECK(Json::parse(fs[0].data)["result"] == "tok0 ");
 
-  Reply token = call_mock(server.url() + "/oauth/2.0/token?grant_type=client_credentials&client_id=a&client_secret=b", Json::object());
+  Reply token = call_mock(server.url() + "/oauth/2.0/token?grant_type=client_credentials&client_id=a&client_secret=b",
+                          Json::object());
   CHECK(Json::parse(token.body)["access_token"].get<std::string>().rfind("24.", 0) == 0);
 
   body["messages"][0]["content"] = "mock:error=401";
@@ -212,7 +221,7 @@ TEST_CASE("replay: provider-style error bodies with status and Retry-After", "[m
   CHECK(z.header("retry-after") == "3");
   CHECK(Json::parse(z.body)["error"]["code"] == "1302");  // Zhipu codes are strings
   Reply d = call_mock(server.url() + "/api/v1/services/aigc/text-generation/generation",
-                     {{"input", {{"messages", {{{"role", "user"}, {"content", "mock:error=401"}}}}}}});
+                      {{"input", {{"messages", {{{"role", "user"}, {"content", "mock:error=401"}}}}}}});
   CHECK(d.status == 401);
   CHECK(Json::parse(d.body)["code"] == "InvalidApiKey");
   Reply o = call_mock(server.url() + "/v1/chat/completions", chat("mock:error=401"));

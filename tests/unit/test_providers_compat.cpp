@@ -24,9 +24,10 @@ RecordedResponse compat_error(int status, const std::string& code, const std::st
   RecordedResponse r;
   r.status = status;
   r.headers.emplace("content-type", "application/json");
-  r.body = Json{{"error", {{"code", code}, {"message", message}, {"type", "invalid_request_error"}, {"param", nullptr}}},
-                {"request_id", "rid-" + code}}
-               .dump();
+  r.body =
+      Json{{"error", {{"code", code}, {"message", message}, {"type", "invalid_request_error"}, {"param", nullptr}}},
+           {"request_id", "rid-" + code}}
+          .dump();
   return r;
 }
 
@@ -54,11 +55,10 @@ TEST_CASE("compat builds an OpenAI-style streaming request with top-level enable
   CHECK(request_headers(r, "Authorization") == std::vector<std::string>{"Bearer sk-test-0123"});
   CHECK(request_headers(r, "Content-Type") == std::vector<std::string>{"application/json"});
   // do_sample is Zhipu's, not sent here.
-  CHECK(r.body ==
-        R"({"enable_search":false,"enable_thinking":true,"max_tokens":4096,)"
-        R"("messages":[{"content":"你是谁?","role":"user"}],"model":"glm-4.6","seed":7,"stop":["<|user|>"],)"
-        R"("stream":true,"stream_options":{"include_usage":true},"temperature":1.2,"thinking_budget":2048,)"
-        R"("top_k":20,"top_p":0.95})");
+  CHECK(r.body == R"({"enable_search":false,"enable_thinking":true,"max_tokens":4096,)"
+                  R"("messages":[{"content":"你是谁?","role":"user"}],"model":"glm-4.6","seed":7,"stop":["<|user|>"],)"
+                  R"("stream":true,"stream_options":{"include_usage":true},"temperature":1.2,"thinking_budget":2048,)"
+                  R"("top_k":20,"top_p":0.95})");
   // Transport settings come from the provider config.
   CHECK(r.options.proxy == "http://127.0.0.1:3128");
   CHECK(r.options.first_byte_timeout_ms == 30000);
@@ -70,7 +70,8 @@ TEST_CASE("compat keeps data: image URLs as they are and sends thinking off", "[
   TestContext ctx;
   DashScopeCompatProvider provider(compat_config(), ctx.context());
   ChatRequest req = simple_request("dashscope-compat", "glm-4.5v");
-  req.messages[0].content = Json::array({Json{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AA=="}}}}});
+  req.messages[0].content =
+      Json::array({Json{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AA=="}}}}});
   req.options.thinking = false;
   auto prepared = prepare_now(provider, req);
   REQUIRE(prepared.ok());
@@ -137,7 +138,7 @@ TEST_CASE("compat: DashScope-native event:error frame after a 200 stream", "[com
   // empty wallet. Not resent here only because text had already streamed.
   CHECK(out.error->kind == ErrorKind::rate_limit);
   CHECK_FALSE(out.error->retryable);
-  CHECK(out.error->http_status == 429);        // from the `:HTTP_STATUS/429` comment
+  CHECK(out.error->http_status == 429);  // from the `:HTTP_STATUS/429` comment
   CHECK(out.error->upstream_code == "Throttling.AllocationQuota");
   CHECK(out.error->request_id == "0f6d1e5a-2a1b-9c4e-a5c3-1b2f");
   CHECK(out.content == "第一段内容");  // the partial text stays with the driver
@@ -178,9 +179,11 @@ TEST_CASE("compat error codes map to kinds", "[compat][errors]") {
   };
   const Row rows[] = {
       {401, "invalid_api_key", "Incorrect API key provided.", ErrorKind::auth, false},
-      {400, "data_inspection_failed", "Input data may contain inappropriate content.", ErrorKind::content_filter, false},
+      {400, "data_inspection_failed", "Input data may contain inappropriate content.", ErrorKind::content_filter,
+       false},
       {400, "DataInspectionFailed", "Output data may contain inappropriate content.", ErrorKind::content_filter, false},
-      {500, "internal_error", "<400> InternalError.Algo.DataInspectionFailed: Output data may contain inappropriate content.",
+      {500, "internal_error",
+       "<400> InternalError.Algo.DataInspectionFailed: Output data may contain inappropriate content.",
        ErrorKind::content_filter, false},
       {429, "Throttling", "Requests throttling triggered.", ErrorKind::rate_limit, true},
       {429, "Throttling.RateQuota", "Requests rate limit exceeded.", ErrorKind::rate_limit, true},
@@ -194,7 +197,8 @@ TEST_CASE("compat error codes map to kinds", "[compat][errors]") {
       {400, "invalid_parameter_error", "Range of input length should be [1, 129024]", ErrorKind::context_length, false},
       {404, "model_not_found", "The model `glm-9` does not exist.", ErrorKind::invalid_request, false},
       {403, "AccessDenied.Unpurchased", "Access to model denied.", ErrorKind::auth, false},
-      {400, "InvalidParameter.NotSupportEnableThinking", "enable_thinking not supported", ErrorKind::invalid_request, false},
+      {400, "InvalidParameter.NotSupportEnableThinking", "enable_thinking not supported", ErrorKind::invalid_request,
+       false},
       {500, "InternalError", "Internal server error", ErrorKind::server, true},
   };
   TestContext ctx;
@@ -236,8 +240,11 @@ TEST_CASE("compat rejects out-of-range options", "[compat][validate]") {
   check([](ChatRequest& r) { r.options.extra["enable_search"] = 1; }, "options.enable_search: must be a boolean");
   check([](ChatRequest& r) { r.options.extra["presence_penalty"] = 2.5; },
         "options.presence_penalty: must be in [-2, 2] for dashscope-compat");
-  check([](ChatRequest& r) { r.messages[0].content = Json::array({Json{{"type", "video_url"}, {"video_url", {{"url", "x"}}}}}); },
-        "messages[0].content[0].type: must be one of text, image_url");
+  check(
+      [](ChatRequest& r) {
+        r.messages[0].content = Json::array({Json{{"type", "video_url"}, {"video_url", {{"url", "x"}}}}});
+      },
+      "messages[0].content[0].type: must be one of text, image_url");
 
   ChatRequest edge = simple_request("dashscope-compat", "glm-4.6");
   edge.options.temperature = 1.99;

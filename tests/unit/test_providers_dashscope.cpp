@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "../mock/mock_server.hpp"
-#include "provider_test_util.hpp"
 #include "net/http_client.hpp"
+#include "provider_test_util.hpp"
 #include "providers/dashscope.hpp"
 
 using namespace glm;
@@ -615,7 +615,8 @@ TEST_CASE("only the exhausted free tier and arrears are quota; AllocationQuota i
     bool retryable;
   };
   const Row rows[] = {
-      {"Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit.", ErrorKind::rate_limit, true},
+      {"Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit.",
+       ErrorKind::rate_limit, true},
       {"AllocationQuota.FreeTierOnly", "The free tier of the model has been exhausted.", ErrorKind::quota, false},
       {"Throttling", "Free allocated quota exceeded.", ErrorKind::quota, false},
       {"Arrearage", "Access denied, please make sure your account is in good standing.", ErrorKind::quota, false},

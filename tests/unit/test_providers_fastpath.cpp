@@ -257,11 +257,11 @@ TEST_CASE("fast path: repeated keys keep the last value, as the DOM does", "[fas
 
 TEST_CASE("fast path: odd but valid shapes decode like the DOM path", "[fastpath]") {
   std::vector<std::string> datas = {
-      R"({"choices":{"0":{"delta":{"content":"no"}}}})",                   // choices not an array
-      R"({"choices":[null,{"delta":{"content":"no"}}]})",                  // choices[0] not an object
-      R"({"choices":[{"delta":"text","finish_reason":7}]})",               // delta not an object
-      R"({"choices":[{"message":{"content":"via message"}}]})",            // `message` instead of `delta`
-      R"({"choices":[{"delta":{"content":1,"reasoning_content":[]}}]})",  // members of the wrong type
+      R"({"choices":{"0":{"delta":{"content":"no"}}}})",                     // choices not an array
+      R"({"choices":[null,{"delta":{"content":"no"}}]})",                    // choices[0] not an object
+      R"({"choices":[{"delta":"text","finish_reason":7}]})",                 // delta not an object
+      R"({"choices":[{"message":{"content":"via message"}}]})",              // `message` instead of `delta`
+      R"({"choices":[{"delta":{"content":1,"reasoning_content":[]}}]})",     // members of the wrong type
       R"({"model":"","choices":[{"delta":{"content":"."}}],"error":null})",  // error: null is no error
       R"({"model":5,"choices":[{"delta":{"content":"."}}]})",
       R"({"choices":[{"delta":{"content":"x"}}],"bits":[true,false,null,1.5,-3,"s",{},[]]})",

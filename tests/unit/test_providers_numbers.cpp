@@ -73,8 +73,8 @@ TEST_CASE("usage numbers beyond int64 saturate on both the SAX and the DOM path"
   auto unsigned_big = run_stream(
       provider, req,
       sse_response("data: {\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],"
-          "\"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":-9223372036854775808}}\n\n"
-          "data: [DONE]\n\n"));
+                   "\"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":-9223372036854775808}}\n\n"
+                   "data: [DONE]\n\n"));
   REQUIRE(unsigned_big.result.usage);
   CHECK(unsigned_big.result.usage->input_tokens == kMax);  // not wrapped to -1
   CHECK(unsigned_big.result.usage->total_tokens == -1);    // kMax + kMin
@@ -99,8 +99,8 @@ TEST_CASE("qianfan: huge usage and token lifetimes saturate or are clamped", "[n
   QianfanProvider provider(c, ctx.context());
   auto out = run_stream(provider, simple_request("qianfan", "chatglm2_6b_32k"),
                         sse_response("data: {\"result\":\"hi\",\"is_end\":true,\"created\":1e19,\"usage\":"
-                            "{\"prompt_tokens\":-9223372036854775808,\"completion_tokens\":1,"
-                            "\"total_tokens\":1e30}}\n\n"));
+                                     "{\"prompt_tokens\":-9223372036854775808,\"completion_tokens\":1,"
+                                     "\"total_tokens\":1e30}}\n\n"));
   REQUIRE(out.done);
   REQUIRE(out.result.usage);
   CHECK(out.result.usage->total_tokens == kMax);

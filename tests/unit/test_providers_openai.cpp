@@ -38,9 +38,10 @@ TEST_CASE("openai without a configured key sends no Authorization header", "[ope
   CHECK(r.url == "http://127.0.0.1:8000/v1/chat/completions");
   CHECK(request_headers(r, "Authorization").empty());
   CHECK(request_headers(r, "Content-Type") == std::vector<std::string>{"application/json"});
-  CHECK(r.body ==
-        R"({"frequency_penalty":0.5,"messages":[{"content":"Capital of France?","role":"user"}],"min_p":0.05,)"
-        R"("model":"THUDM/glm-4-9b-chat","stream":true,"stream_options":{"include_usage":true},"temperature":0.2,"top_k":40})");
+  CHECK(
+      r.body ==
+      R"({"frequency_penalty":0.5,"messages":[{"content":"Capital of France?","role":"user"}],"min_p":0.05,)"
+      R"("model":"THUDM/glm-4-9b-chat","stream":true,"stream_options":{"include_usage":true},"temperature":0.2,"top_k":40})");
 }
 
 TEST_CASE("openai with a key from the environment sends it as Bearer", "[openai]") {
@@ -100,7 +101,8 @@ TEST_CASE("openai thinking needs a configured mapping", "[openai][validate]") {
 TEST_CASE("openai stream from vLLM: reasoning, content, usage chunk", "[openai][stream]") {
   TestContext ctx;
   OpenAiProvider provider(openai_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("openai", "glm"), load_response("openai/stream_vllm.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("openai", "glm"), load_response("openai/stream_vllm.http"));
   CHECK_FALSE(out.error);
   CHECK(out.done);
   CHECK(out.reasoning == "Short answer.");
@@ -116,7 +118,8 @@ TEST_CASE("openai stream from vLLM: reasoning, content, usage chunk", "[openai][
 TEST_CASE("openai non-stream JSON response", "[openai][stream]") {
   TestContext ctx;
   OpenAiProvider provider(openai_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("openai", "glm4:9b"), load_response("openai/nonstream.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("openai", "glm4:9b"), load_response("openai/nonstream.http"));
   CHECK_FALSE(out.error);
   CHECK(out.done);
   CHECK(out.content == "Hello! How can I help?");
@@ -165,13 +168,15 @@ TEST_CASE("openai error envelopes", "[openai][errors]") {
     bool retryable;
   };
   const Row rows[] = {
-      {429, R"({"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}})",
+      {429,
+       R"({"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}})",
        ErrorKind::quota, false},
       {400, R"({"error":{"message":"too long","type":"invalid_request_error","code":"context_length_exceeded"}})",
        ErrorKind::context_length, false},
       {400, R"({"error":{"message":"flagged","type":"invalid_request_error","code":"content_filter"}})",
        ErrorKind::content_filter, false},
-      {404, R"({"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}})",
+      {404,
+       R"({"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}})",
        ErrorKind::invalid_request, false},
       {404, R"({"detail":"Not Found"})", ErrorKind::invalid_request, false},  // FastAPI (ChatGLM API demo)
       {503, R"({"error":"model is loading"})", ErrorKind::server, true},      // Ollama-style string error
@@ -205,7 +210,8 @@ TEST_CASE("openai mid-stream data {error} frame from vLLM", "[openai][errors]") 
 TEST_CASE("a 200 JSON body that is an error is reported as one", "[openai][errors]") {
   TestContext ctx;
   OpenAiProvider provider(openai_config(), ctx.context());
-  RecordedResponse r{200, {{"content-type", "text/event-stream"}},
+  RecordedResponse r{200,
+                     {{"content-type", "text/event-stream"}},
                      "  \n{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\"}}"};
   auto out = check_split_invariance(provider, simple_request("openai", "glm"), r);
   REQUIRE(out.error);
@@ -262,7 +268,7 @@ TEST_CASE("Retry-After: seconds and HTTP dates", "[common]") {
   const system_clock::time_point now = system_clock::time_point(seconds(784111777));
   CHECK(parse_retry_after("120", now) == 120000);
   CHECK(parse_retry_after(" 1.5 ", now) == 1500);
-  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) == 10000);    // IMF-fixdate
+  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) == 10000);   // IMF-fixdate
   CHECK(parse_retry_after("Sunday, 06-Nov-94 08:50:37 GMT", now) == 60000);  // RFC 850
   CHECK(parse_retry_after("Sun Nov  6 08:49:40 1994", now) == 3000);         // asctime
   CHECK(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now) == 0);       // in the past

@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "../mock/mock_server.hpp"
-#include "provider_test_util.hpp"
 #include "core/history.hpp"
 #include "net/http_client.hpp"
+#include "provider_test_util.hpp"
 #include "providers/bce_auth.hpp"
 #include "providers/qianfan.hpp"
 

@@ -91,12 +91,18 @@ TEST_CASE("qianfan-v2: system messages first, joined; options mapped and ranges 
     REQUIRE(m);
     CHECK(*m == expected);
   };
-  check([](ChatRequest& r) { r.options.extra["penalty_score"] = 2.5; }, "options.penalty_score: must be in [1, 2] for qianfan-v2");
-  check([](ChatRequest& r) { r.options.stop = {"a", "b", "c", "d", "e"}; }, "options.stop: at most 4 stop sequences for qianfan-v2");
+  check([](ChatRequest& r) { r.options.extra["penalty_score"] = 2.5; },
+        "options.penalty_score: must be in [1, 2] for qianfan-v2");
+  check(
+      [](ChatRequest& r) {
+        r.options.stop = {"a", "b", "c", "d", "e"};
+      },
+      "options.stop: at most 4 stop sequences for qianfan-v2");
   check([](ChatRequest& r) { r.options.stop = {"这是一个超过二十个字符长度的停止词真的很长很长"}; },
         "options.stop[0]: must be 1 to 20 characters for qianfan-v2");
   check([](ChatRequest& r) { r.options.seed = 0; }, "options.seed: must be in (0, 2147483647) for qianfan-v2");
-  check([](ChatRequest& r) { r.options.extra["thinking_budget"] = 50; }, "options.thinking_budget: must be at least 100 for qianfan-v2");
+  check([](ChatRequest& r) { r.options.extra["thinking_budget"] = 50; },
+        "options.thinking_budget: must be at least 100 for qianfan-v2");
   check([](ChatRequest& r) { r.options.top_p = 1.5; }, "options.top_p: must be in [0, 1] for qianfan-v2");
 }
 

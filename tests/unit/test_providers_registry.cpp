@@ -22,7 +22,8 @@ TEST_CASE("defaults hold every built-in instance with its documented base URL an
   REQUIRE(c.default_model == "zhipu/glm-4.6");
   std::set<std::string> names;
   for (const auto& [name, p] : c.providers) names.insert(name);
-  REQUIRE(names == std::set<std::string>{"zhipu", "zai", "dashscope", "dashscope-compat", "qianfan", "qianfan-v2", "openai"});
+  REQUIRE(names ==
+          std::set<std::string>{"zhipu", "zai", "dashscope", "dashscope-compat", "qianfan", "qianfan-v2", "openai"});
   REQUIRE(c.providers.at("zhipu").base_url == "https://open.bigmodel.cn/api/paas/v4");
   REQUIRE(c.providers.at("zhipu").api_key_env == "ZHIPUAI_API_KEY");
   REQUIRE(c.providers.at("zai").kind == "zhipu");
@@ -46,7 +47,8 @@ TEST_CASE("config validation names the registry's kinds", "[registry]") {
   CHECK(*err ==
         "providers.mine.kind: unknown provider kind 'acme' (known: zhipu, dashscope, dashscope-compat, qianfan, "
         "qianfan-v2, openai)");
-  REQUIRE_FALSE(apply_config(c, {{"providers", {{"ollama", {{"kind", "openai"}, {"base_url", "http://127.0.0.1:11434/v1"}}}}}}));
+  REQUIRE_FALSE(
+      apply_config(c, {{"providers", {{"ollama", {{"kind", "openai"}, {"base_url", "http://127.0.0.1:11434/v1"}}}}}}));
   REQUIRE(c.providers.at("ollama").kind == "openai");
 }
 

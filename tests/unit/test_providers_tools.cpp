@@ -27,7 +27,8 @@ const Json kWeatherTool = Json::parse(R"({"type":"function","function":{"name":"
 ChatRequest two_step(const std::string& kind) {
   ChatRequest r = simple_request(kind, "glm-4.6", "北京天气?");
   Message call{"assistant", nullptr};
-  call.tool_calls = Json::parse(R"([{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"北京\"}"}}])");
+  call.tool_calls = Json::parse(
+      R"([{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"北京\"}"}}])");
   Message result{"tool", "晴, 25°C"};
   result.tool_call_id = "call_1";
   r.messages.push_back(call);
@@ -66,7 +67,8 @@ TEST_CASE("zhipu: the built-in web_search tool passes through; tool_choice is au
   TestContext ctx;
   auto p = make_provider(instance("zhipu"), ctx.context());
   ChatRequest req = simple_request("zhipu", "glm-4.6", "今天的新闻");
-  Json web = Json::parse(R"({"type":"web_search","web_search":{"enable":true,"search_engine":"search_pro","search_result":true}})");
+  Json web = Json::parse(
+      R"({"type":"web_search","web_search":{"enable":true,"search_engine":"search_pro","search_result":true}})");
   req.tools = Json::array({web, kWeatherTool});
   REQUIRE_FALSE(p->validate(req));
   CHECK(Json::parse(prepare_now(*p, req).value().body)["tools"][0] == web);
@@ -104,7 +106,8 @@ TEST_CASE("tool messages are checked: tool_call_id, string content", "[tools]") 
   req.messages[2].tool_call_id.clear();
   CHECK(*p->validate(req) == "messages[2].tool_call_id: required for a tool message");
   req = two_step("openai");
-  req.messages[1].tool_calls = Json::parse(R"([{"id":"c","type":"function","function":{"name":"f","arguments":{"a":1}}}])");
+  req.messages[1].tool_calls =
+      Json::parse(R"([{"id":"c","type":"function","function":{"name":"f","arguments":{"a":1}}}])");
   CHECK(*p->validate(req) == "messages[1].tool_calls[0].function.arguments: must be a string (JSON text)");
 }
 
@@ -123,7 +126,8 @@ TEST_CASE("streamed tool-call fragments are assembled by index at every split", 
   CHECK(out.content.empty());
 
   auto zhipu = make_provider(instance("zhipu"), ctx.context());
-  auto z = check_split_invariance(*zhipu, simple_request("zhipu", "glm-4.6"), load_response("zhipu/stream_tool_call.http"));
+  auto z =
+      check_split_invariance(*zhipu, simple_request("zhipu", "glm-4.6"), load_response("zhipu/stream_tool_call.http"));
   REQUIRE(z.done);
   CHECK(z.result.finish_reason == "tool_calls");
   CHECK(z.reasoning == "用户想知道天气,调用 get_weather。");

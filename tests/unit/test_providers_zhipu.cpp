@@ -66,11 +66,12 @@ TEST_CASE("zhipu builds the documented request with every option", "[zhipu]") {
   CHECK(request_headers(r, "Content-Type") == std::vector<std::string>{"application/json"});
   CHECK(request_headers(r, "Accept") == std::vector<std::string>{"text/event-stream"});
   // The data: URL prefix is gone (bare base64, as the SDK sends), unknown extras are not sent.
-  CHECK(r.body ==
-        R"({"do_sample":false,"max_tokens":1024,"messages":[{"content":"You are terse.","role":"system"},)"
-        R"({"content":[{"text":"图里有什么","type":"text"},{"image_url":{"url":"iVBORw0KGgo="},"type":"image_url"}],"role":"user"}],)"
-        R"("model":"glm-4.6v","seed":42,"stop":["\n\n"],"stream":true,"temperature":0.6,)"
-        R"("thinking":{"type":"disabled"},"top_p":0.9,"user_id":"user-123456"})");
+  CHECK(
+      r.body ==
+      R"({"do_sample":false,"max_tokens":1024,"messages":[{"content":"You are terse.","role":"system"},)"
+      R"({"content":[{"text":"图里有什么","type":"text"},{"image_url":{"url":"iVBORw0KGgo="},"type":"image_url"}],"role":"user"}],)"
+      R"("model":"glm-4.6v","seed":42,"stop":["\n\n"],"stream":true,"temperature":0.6,)"
+      R"("thinking":{"type":"disabled"},"top_p":0.9,"user_id":"user-123456"})");
 }
 
 TEST_CASE("zhipu thinking on and a non-stream request", "[zhipu]") {
@@ -81,8 +82,9 @@ TEST_CASE("zhipu thinking on and a non-stream request", "[zhipu]") {
   req.options.thinking = true;
   auto prepared = prepare_now(provider, req);
   REQUIRE(prepared.ok());
-  CHECK(prepared.value().body ==
-        R"({"messages":[{"content":"hi","role":"user"}],"model":"glm-4.6","stream":false,"thinking":{"type":"enabled"}})");
+  CHECK(
+      prepared.value().body ==
+      R"({"messages":[{"content":"hi","role":"user"}],"model":"glm-4.6","stream":false,"thinking":{"type":"enabled"}})");
   CHECK(request_headers(prepared.value(), "Accept") == std::vector<std::string>{"application/json"});
 }
 
@@ -211,8 +213,8 @@ TEST_CASE("zhipu with auth jwt sends the signed token as Bearer", "[zhipu][jwt]"
 TEST_CASE("zhipu stream: content reassembled, usage on the finish chunk", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"),
-                                    load_response("zhipu/stream_basic.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("zhipu", "glm-4"), load_response("zhipu/stream_basic.http"));
   CHECK_FALSE(out.error);
   CHECK(out.done);
   CHECK(out.content == "土星是太阳系第二大行星,以其壮观的环系统闻名。");
@@ -226,8 +228,7 @@ TEST_CASE("zhipu stream: content reassembled, usage on the finish chunk", "[zhip
   CHECK(out.result.usage->total_tokens == 48);
 }
 
-TEST_CASE("zhipu stream: reasoning separated, usage on a separate choices:[] chunk, CRLF framing",
-          "[zhipu][stream]") {
+TEST_CASE("zhipu stream: reasoning separated, usage on a separate choices:[] chunk, CRLF framing", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
   auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4.6"),
@@ -247,8 +248,8 @@ TEST_CASE("zhipu stream: reasoning separated, usage on a separate choices:[] chu
 TEST_CASE("zhipu stream: sensitive is content_filter and keeps the partial text", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"),
-                                    load_response("zhipu/stream_sensitive.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("zhipu", "glm-4"), load_response("zhipu/stream_sensitive.http"));
   CHECK_FALSE(out.error);
   CHECK(out.done);
   CHECK(out.content == "关于这个问题,");
@@ -271,8 +272,8 @@ TEST_CASE("zhipu stream: network_error finish is a server error after partial te
 TEST_CASE("zhipu stream: ending without finish or [DONE] is a network error", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"),
-                                    load_response("zhipu/stream_truncated.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("zhipu", "glm-4"), load_response("zhipu/stream_truncated.http"));
   REQUIRE(out.error);
   CHECK(out.error->kind == ErrorKind::network);
   CHECK(out.error->message == "zhipu: stream ended before completion");
@@ -291,8 +292,8 @@ TEST_CASE("zhipu stream: ending without finish or [DONE] is a network error", "[
 TEST_CASE("zhipu stream: data {error} frame mid-stream maps by code", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"),
-                                    load_response("zhipu/stream_data_error.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("zhipu", "glm-4"), load_response("zhipu/stream_data_error.http"));
   REQUIRE(out.error);
   CHECK(out.error->kind == ErrorKind::content_filter);
   CHECK(out.error->upstream_code == "1301");
@@ -316,8 +317,8 @@ TEST_CASE("zhipu stream: event:error frame before any text is retryable by its c
 TEST_CASE("zhipu stream: malformed JSON event is a protocol error", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"),
-                                    load_response("zhipu/stream_malformed.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("zhipu", "glm-4"), load_response("zhipu/stream_malformed.http"));
   REQUIRE(out.error);
   CHECK(out.error->kind == ErrorKind::protocol);
   CHECK_THAT(out.error->message, Catch::StartsWith("zhipu: malformed JSON in stream event"));
@@ -327,16 +328,18 @@ TEST_CASE("zhipu stream: malformed JSON event is a protocol error", "[zhipu][str
 TEST_CASE("zhipu stream: chunk shapes that must not crash", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  RecordedResponse r{200, {{"content-type", "text/event-stream"}},
-                     "data: {\"choices\":[]}\n\n"
-                     "data: {\"choices\":null}\n\n"
-                     "data: {\"choices\":[{\"delta\":null}]}\n\n"
-                     "data: {\"choices\":[{\"delta\":{\"content\":null,\"reasoning_content\":null}}]}\n\n"
-                     "data:\n\n"
-                     ": keep-alive\n\n"
-                     "event: ping\ndata: not json\n\n"
-                     "data: {\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n"
-                     "data: [DONE]\n\n"};
+  RecordedResponse r{
+      200,
+      {{"content-type", "text/event-stream"}},
+      "data: {\"choices\":[]}\n\n"
+      "data: {\"choices\":null}\n\n"
+      "data: {\"choices\":[{\"delta\":null}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":null,\"reasoning_content\":null}}]}\n\n"
+      "data:\n\n"
+      ": keep-alive\n\n"
+      "event: ping\ndata: not json\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n"
+      "data: [DONE]\n\n"};
   auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4"), r);
   CHECK_FALSE(out.error);
   CHECK(out.done);
@@ -344,7 +347,8 @@ TEST_CASE("zhipu stream: chunk shapes that must not crash", "[zhipu][stream]") {
   CHECK_FALSE(out.result.usage);
 
   // Fields of the wrong type are ignored; an event that is not a JSON object is a protocol error.
-  RecordedResponse bad{200, {}, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":7}]}\n\ndata: 42\n\n"};
+  RecordedResponse bad{
+      200, {}, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":7}]}\n\ndata: 42\n\n"};
   auto out2 = run_stream(provider, simple_request("zhipu", "glm-4"), bad);
   REQUIRE(out2.error);
   CHECK(out2.error->kind == ErrorKind::protocol);
@@ -354,8 +358,8 @@ TEST_CASE("zhipu stream: chunk shapes that must not crash", "[zhipu][stream]") {
 TEST_CASE("zhipu non-stream response: one delta, finish, usage", "[zhipu][stream]") {
   TestContext ctx;
   ZhipuProvider provider(zhipu_config(), ctx.context());
-  auto out = check_split_invariance(provider, simple_request("zhipu", "glm-4.6"),
-                                    load_response("zhipu/nonstream.http"));
+  auto out =
+      check_split_invariance(provider, simple_request("zhipu", "glm-4.6"), load_response("zhipu/nonstream.http"));
   CHECK_FALSE(out.error);
   CHECK(out.done);
   CHECK(out.deltas.size() == 1);
@@ -374,19 +378,32 @@ TEST_CASE("zhipu error bodies map by business code", "[zhipu][errors]") {
     bool retryable;
   };
   const Row rows[] = {
-      {401, "1000", ErrorKind::auth, false},           {401, "1001", ErrorKind::auth, false},
-      {401, "1002", ErrorKind::auth, false},           {401, "1003", ErrorKind::auth, false},
-      {401, "1004", ErrorKind::auth, false},           {401, "1005", ErrorKind::auth, false},
-      {429, "1112", ErrorKind::auth, false},           {429, "1113", ErrorKind::quota, false},
-      {500, "1200", ErrorKind::server, true},          {400, "1210", ErrorKind::invalid_request, false},
-      {400, "1211", ErrorKind::invalid_request, false}, {400, "1213", ErrorKind::invalid_request, false},
-      {400, "1214", ErrorKind::invalid_request, false}, {400, "1215", ErrorKind::invalid_request, false},
-      {403, "1220", ErrorKind::auth, false},           {500, "1230", ErrorKind::server, true},
-      {500, "1234", ErrorKind::server, true},          {400, "1261", ErrorKind::context_length, false},
-      {400, "1301", ErrorKind::content_filter, false}, {429, "1302", ErrorKind::rate_limit, true},
-      {429, "1303", ErrorKind::rate_limit, true},      {429, "1304", ErrorKind::quota, false},
-      {429, "1305", ErrorKind::rate_limit, true},      {429, "1308", ErrorKind::quota, false},
-      {429, "1310", ErrorKind::quota, false},          {500, "500", ErrorKind::server, true},
+      {401, "1000", ErrorKind::auth, false},
+      {401, "1001", ErrorKind::auth, false},
+      {401, "1002", ErrorKind::auth, false},
+      {401, "1003", ErrorKind::auth, false},
+      {401, "1004", ErrorKind::auth, false},
+      {401, "1005", ErrorKind::auth, false},
+      {429, "1112", ErrorKind::auth, false},
+      {429, "1113", ErrorKind::quota, false},
+      {500, "1200", ErrorKind::server, true},
+      {400, "1210", ErrorKind::invalid_request, false},
+      {400, "1211", ErrorKind::invalid_request, false},
+      {400, "1213", ErrorKind::invalid_request, false},
+      {400, "1214", ErrorKind::invalid_request, false},
+      {400, "1215", ErrorKind::invalid_request, false},
+      {403, "1220", ErrorKind::auth, false},
+      {500, "1230", ErrorKind::server, true},
+      {500, "1234", ErrorKind::server, true},
+      {400, "1261", ErrorKind::context_length, false},
+      {400, "1301", ErrorKind::content_filter, false},
+      {429, "1302", ErrorKind::rate_limit, true},
+      {429, "1303", ErrorKind::rate_limit, true},
+      {429, "1304", ErrorKind::quota, false},
+      {429, "1305", ErrorKind::rate_limit, true},
+      {429, "1308", ErrorKind::quota, false},
+      {429, "1310", ErrorKind::quota, false},
+      {500, "500", ErrorKind::server, true},
       {503, "9999", ErrorKind::server, true},  // an unknown code keeps the status defaults
       {404, "9998", ErrorKind::invalid_request, false},
   };
@@ -474,8 +491,7 @@ TEST_CASE("zhipu rejects out-of-range options naming the field and range", "[zhi
   check([](ChatRequest& r) { r.options.temperature = -0.1; }, "options.temperature: must be in [0, 1] for zhipu");
   check([](ChatRequest& r) { r.options.top_p = -0.1; }, "options.top_p: must be in [0, 1] for zhipu");
   check([](ChatRequest& r) { r.options.max_tokens = 0; }, "options.max_tokens: must be in [1, 131072] for zhipu");
-  check([](ChatRequest& r) { r.options.max_tokens = 131073; },
-        "options.max_tokens: must be in [1, 131072] for zhipu");
+  check([](ChatRequest& r) { r.options.max_tokens = 131073; }, "options.max_tokens: must be in [1, 131072] for zhipu");
   check([](ChatRequest& r) { r.options.stop = {"a", "b"}; }, "options.stop: at most 1 stop sequence for zhipu");
   check([](ChatRequest& r) { r.options.top_k = 5; }, "options.top_k: not supported by zhipu");
   check([](ChatRequest& r) { r.options.extra["do_sample"] = "no"; }, "options.do_sample: must be a boolean");
@@ -485,10 +501,16 @@ TEST_CASE("zhipu rejects out-of-range options naming the field and range", "[zhi
   check([](ChatRequest& r) { r.messages[0].role = "tool"; }, "messages[0].tool_call_id: required for a tool message");
   check([](ChatRequest& r) { r.messages[0].role = "robot"; },
         "messages[0].role: must be system, user, assistant or tool");
-  check([](ChatRequest& r) { r.messages[0].content = Json::array({Json{{"type", "audio"}}}); },
-        "messages[0].content[0].type: must be one of text, image_url, video_url, file_url");
-  check([](ChatRequest& r) { r.messages[0].content = Json::array({Json{{"type", "image_url"}}}); },
-        "messages[0].content[0].image_url.url: must be a string");
+  check(
+      [](ChatRequest& r) {
+        r.messages[0].content = Json::array({Json{{"type", "audio"}}});
+      },
+      "messages[0].content[0].type: must be one of text, image_url, video_url, file_url");
+  check(
+      [](ChatRequest& r) {
+        r.messages[0].content = Json::array({Json{{"type", "image_url"}}});
+      },
+      "messages[0].content[0].image_url.url: must be a string");
 
   ChatRequest edge = simple_request("zhipu", "glm-4.6");
   edge.options.temperature = 0;

@@ -24,11 +24,17 @@ struct Harness {
   Collected got;
   FrameReader reader;
   explicit Harness(size_t cap = 1 << 20)
-      : reader([this](Frame&& f) { got.bodies.push_back(f.body); got.framings.push_back(f.framing); },
-               [this](FrameError&& e) { got.errors.push_back(e.message); }, cap) {}
+      : reader(
+            [this](Frame&& f) {
+              got.bodies.push_back(f.body);
+              got.framings.push_back(f.framing);
+            },
+            [this](FrameError&& e) { got.errors.push_back(e.message); }, cap) {}
 };
 
-std::string lsp(const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body; }
+std::string lsp(const std::string& body) {
+  return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 Collected feed_whole(const std::string& input, size_t cap = 1 << 20) {
   Harness h(cap);
@@ -60,7 +66,8 @@ void check_every_split(const std::string& input, size_t cap = 1 << 20) {
 }
 
 const std::string kInit = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}})";
-const std::string kChat = R"({"jsonrpc":"2.0","id":"a","method":"chat","params":{"messages":[{"role":"user","content":"你好 \r\n"}]}})";
+const std::string kChat =
+    R"({"jsonrpc":"2.0","id":"a","method":"chat","params":{"messages":[{"role":"user","content":"你好 \r\n"}]}})";
 
 }  // namespace
 
@@ -73,8 +80,9 @@ TEST_CASE("LSP framing: messages back to back, split at every byte offset") {
 }
 
 TEST_CASE("LSP framing: header names are case-insensitive, any order, Content-Type accepted") {
-  std::string input = "content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH:   " +
-                      std::to_string(kInit.size()) + "\r\n\r\n" + kInit;
+  std::string input =
+      "content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH:   " + std::to_string(kInit.size()) +
+      "\r\n\r\n" + kInit;
   Collected got = feed_whole(input);
   REQUIRE(got.bodies == std::vector<std::string>{kInit});
   REQUIRE(got.framings[0] == Framing::lsp);

@@ -18,7 +18,9 @@ std::string ours(std::string_view s) {
   return out;
 }
 
-std::string reference(std::string_view s) { return Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string reference(std::string_view s) {
+  return Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 }  // namespace
 

@@ -120,9 +120,10 @@ TEST_CASE("invalid JSON gets -32700 with id null, then the server keeps serving"
 
 TEST_CASE("valid JSON that is not a request gets -32600") {
   ServerProcess s;
-  for (std::string body : {"[]", "1", "\"x\"", "null", R"({"jsonrpc":"2.0","id":3})", R"({"jsonrpc":"1.0","id":4,"method":"models/list"})",
-                           R"({"id":5,"method":"models/list"})", R"({"jsonrpc":"2.0","id":{"a":1},"method":"models/list"})",
-                           R"({"jsonrpc":"2.0","id":6,"method":"models/list","params":3})"}) {
+  for (std::string body :
+       {"[]", "1", "\"x\"", "null", R"({"jsonrpc":"2.0","id":3})", R"({"jsonrpc":"1.0","id":4,"method":"models/list"})",
+        R"({"id":5,"method":"models/list"})", R"({"jsonrpc":"2.0","id":{"a":1},"method":"models/list"})",
+        R"({"jsonrpc":"2.0","id":6,"method":"models/list","params":3})"}) {
     INFO(body);
     s.write_raw("Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
     auto r = s.read();
@@ -153,7 +154,8 @@ TEST_CASE("params of the wrong shape get -32602 naming the field") {
       {{{"messages", {{{"role", "robot"}, {"content", "x"}}}}}, "messages[0].role"},
       {{{"messages", {{{"role", "user"}}}}}, "messages[0].content"},
       {{{"messages", {{{"role", "user"}, {"content", 5}}}}}, "messages[0].content"},
-      {{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"options", {{"temperature", "hot"}}}}, "options.temperature"},
+      {{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"options", {{"temperature", "hot"}}}},
+       "options.temperature"},
       {{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"options", {{"max_tokens", -1}}}}, "options.max_tokens"},
       {{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"model", "glm-4"}}, "model"},
       {{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"model", "nope/glm-4"}}, "model"},
@@ -198,7 +200,9 @@ TEST_CASE("bad Content-Length headers are reported and the reader resynchronises
 
 TEST_CASE("invalid UTF-8 inside a string gets -32700, never a crash") {
   ServerProcess s;
-  std::string body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chat\",\"params\":{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\xc3\"}]}}";
+  std::string body =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chat\",\"params\":{\"messages\":[{\"role\":\"user\",\"content\":"
+      "\"\xff\xfe\xc3\"}]}}";
   s.write_raw("Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   auto r = s.read();
   REQUIRE(r);
@@ -208,9 +212,9 @@ TEST_CASE("invalid UTF-8 inside a string gets -32700, never a crash") {
 
 TEST_CASE("batches: one array reply, notifications unanswered, ids preserved exactly") {
   ServerProcess s;
-  Json batch = Json::array({rpc("str-id", "models/list"), rpc(12345678901234567890ull, "models/list"),
-                            rpc(-1, "no/such"), rpc(nullptr, "models/list"),
-                            Json{{"jsonrpc", "2.0"}, {"method", "initialized"}}, 42});
+  Json batch =
+      Json::array({rpc("str-id", "models/list"), rpc(12345678901234567890ull, "models/list"), rpc(-1, "no/such"),
+                   rpc(nullptr, "models/list"), Json{{"jsonrpc", "2.0"}, {"method", "initialized"}}, 42});
   s.send(batch);
   auto r = s.read();
   REQUIRE(r);
@@ -343,7 +347,8 @@ TEST_CASE("no secret reaches stdout or the log, even at trace level") {
   {
     ServerProcess s({"--log-level", "trace", "--log-file", log_path}, {"GLM_TEST_KEY=" + secret});
     Json cfg = openai_config("http://127.0.0.1:1/v1", {{"api_key_env", "GLM_TEST_KEY"}, {"max_retries", 0}});
-    cfg["providers"]["zhipu"] = {{"base_url", "http://127.0.0.1:1/api"}, {"api_key_cmd", {"echo", cmd_secret}}, {"max_retries", 0}};
+    cfg["providers"]["zhipu"] = {
+        {"base_url", "http://127.0.0.1:1/api"}, {"api_key_cmd", {"echo", cmd_secret}}, {"max_retries", 0}};
     Json r = s.request("initialize", {{"config", cfg}});
     all_out += r.dump();
     for (auto model : {"openai/glm-4", "zhipu/glm-4.6"}) {

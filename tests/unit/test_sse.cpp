@@ -50,8 +50,7 @@ struct Outcome {
   Status finish_status = Status::ok;
 };
 
-Outcome run_chunks(const std::vector<std::string_view>& chunks, bool lenient = true,
-                   size_t cap = 8u << 20) {
+Outcome run_chunks(const std::vector<std::string_view>& chunks, bool lenient = true, size_t cap = 8u << 20) {
   Outcome out;
   SseParser parser(cap);
   for (const auto chunk : chunks) parser.feed(chunk, out.rec);
@@ -146,7 +145,9 @@ std::vector<Fixture> all_fixtures() {
       {"leading blank lines then SSE", "\r\n\n \ndata: x\n\n"},
       {"CRLF mixed with CR and LF", "id: 3\r\nevent: a\rdata: 1\n\r\n\rdata: 2\r\r\n"},
       {"UTF-8 multi-byte content", "data: 你好，世界 🌍\n\n:注释\n\n"},
-      {"invalid UTF-8", "data: a\xFF" "b\xE4\xBD\n\n"},
+      {"invalid UTF-8",
+       "data: a\xFF"
+       "b\xE4\xBD\n\n"},
       {"mid-stream BOM", "data: a\n\n" + kBom + "data: b\n\ndata: " + kBom + "c\n\n"},
       {"only a BOM prefix", "\xEF\xBB"},
       {"empty", ""},
@@ -182,8 +183,7 @@ TEST_CASE("conformance 03: BOM, comment, retry, id and data without a space", "[
   CHECK(out.rec.comments == std::vector<std::string>{" hello"});
 }
 
-TEST_CASE("conformance 04: an event without data is not dispatched and its type does not leak",
-          "[sse][conformance]") {
+TEST_CASE("conformance 04: an event without data is not dispatched and its type does not leak", "[sse][conformance]") {
   auto out = run_whole(kFixture04PingThenBareData);
   REQUIRE(out.rec.events.size() == 1);
   CHECK(out.rec.events[0].type == "message");
@@ -311,7 +311,8 @@ TEST_CASE("an upstream `event: raw` is an ordinary event, not a non-SSE body", "
   CHECK(out.rec.events[0].type == "raw");
   CHECK(out.rec.events[0].data == "{\"a\":1}");
   CHECK(out.rec.events[1].type == "message");
-  CHECK(out.rec.log == std::vector<std::string>{"event type=raw id= data={\"a\":1}", "event type=message id= data=next"});
+  CHECK(out.rec.log ==
+        std::vector<std::string>{"event type=raw id= data={\"a\":1}", "event type=message id= data=next"});
   CHECK(run_bytewise("event: raw\ndata: {\"a\":1}\n\ndata: next\n\n").rec.log == out.rec.log);
 }
 
@@ -403,7 +404,10 @@ TEST_CASE("BOM split over three reads is stripped", "[sse][bom]") {
   Recorder rec;
   parser.feed("\xEF", rec);
   parser.feed("\xBB", rec);
-  parser.feed("\xBF" "data: x\n\n", rec);
+  parser.feed(
+      "\xBF"
+      "data: x\n\n",
+      rec);
   REQUIRE(rec.events.size() == 1);  // an unstripped BOM would make the field "\uFEFFdata" and drop it
   CHECK(rec.events[0].data == "x");
 }
@@ -421,7 +425,9 @@ TEST_CASE("a BOM is stripped only once and only at the very start", "[sse][bom]"
     CHECK(out.rec.events[1].data == kBom + "c");
   }
   SECTION("a truncated BOM at the start is content, not silently dropped") {
-    auto out = run_whole("\xEF\xBB" ":x\ndata: ok\n\n");
+    auto out = run_whole(
+        "\xEF\xBB"
+        ":x\ndata: ok\n\n");
     // EF BB is not a complete character: it becomes one U+FFFD in a line with an unknown field.
     REQUIRE(out.rec.events.size() == 1);
     CHECK(out.rec.events[0].data == "ok");
@@ -441,7 +447,10 @@ TEST_CASE("id persists across events; an id containing NUL is ignored", "[sse][f
 
   SseParser parser;
   Recorder rec;
-  parser.feed("id: 42\ndata: a\n\nid: 4\0" "3\n"s, rec);
+  parser.feed(
+      "id: 42\ndata: a\n\nid: 4\0"
+      "3\n"s,
+      rec);
   CHECK(parser.last_event_id() == "42");
 }
 
@@ -474,11 +483,16 @@ TEST_CASE("UTF-8 multi-byte characters split across reads arrive intact", "[sse]
 
 TEST_CASE("invalid UTF-8 is replaced with U+FFFD before reaching the handler", "[sse][utf8]") {
   SECTION("stray bytes, truncated sequences, surrogates and overlongs") {
-    auto out = run_whole("data: a\xFF" "b\xE4\xBD" "c\xED\xA0\x80" "d\xC0\xAF" "e\xF4\x90\x80\x80\n\n");
+    auto out = run_whole(
+        "data: a\xFF"
+        "b\xE4\xBD"
+        "c\xED\xA0\x80"
+        "d\xC0\xAF"
+        "e\xF4\x90\x80\x80\n\n");
     REQUIRE(out.rec.events.size() == 1);
     // WHATWG decoder: one U+FFFD per maximal ill-formed subpart (a truncated 3-byte char is one).
-    CHECK(out.rec.events[0].data == "a" + kFffd + "b" + kFffd + "c" + kFffd + kFffd + kFffd + "d" + kFffd +
-                                        kFffd + "e" + kFffd + kFffd + kFffd + kFffd);
+    CHECK(out.rec.events[0].data == "a" + kFffd + "b" + kFffd + "c" + kFffd + kFffd + kFffd + "d" + kFffd + kFffd +
+                                        "e" + kFffd + kFffd + kFffd + kFffd);
   }
   SECTION("a JSON parser accepts the result") {
     auto out = run_whole("data: {\"t\":\"x\xC3(\"}\n\n");

@@ -131,7 +131,8 @@ T.test('commit writes a message from the staged diff; ga puts it into the commit
   vim.cmd('silent edit ' .. vim.fn.fnameescape(msg))
   local buf = api.nvim_get_current_buf()
   api.nvim_win_set_cursor(0, { 1, 0 })
-  local answer = fixture('commit_answer.md', '```gitcommit\nAdd a second line to the notes\n\nThe notes needed another line.\n```')
+  local answer =
+    fixture('commit_answer.md', '```gitcommit\nAdd a second line to the notes\n\nThe notes needed another line.\n```')
   local n0 = #T.recorded()
   vim.cmd('GlmAction commit mock:reply_file=' .. answer)
   T.ok(float_buf(), 'answer in a float')
@@ -164,7 +165,12 @@ T.test('setup() adds actions (prompt functions too), changes and removes built-i
         description = 'Make it loud',
         kind = 'ask',
         prompt = function(ctx)
-          return ('Uppercase the strings of %s (%s, lines %d-%d).'):format(ctx.path, ctx.filetype, ctx.range[1], ctx.range[2])
+          return ('Uppercase the strings of %s (%s, lines %d-%d).'):format(
+            ctx.path,
+            ctx.filetype,
+            ctx.range[1],
+            ctx.range[2]
+          )
         end,
       },
       review = { prompt = 'Review harshly.' },

@@ -29,8 +29,8 @@ local ANSWER = table.concat({
   'It raises an error for negative sizes instead of returning a negative area.',
 }, '\n')
 
-local function open_source(lines)
-  return T.open_file('apply_src.lua', lines or SOURCE)
+local function open_source(src)
+  return T.open_file('apply_src.lua', src or SOURCE)
 end
 
 local function preview()

@@ -3,7 +3,7 @@
 -- Requests are counted where they cost money: at the mock.
 local T = ...
 
-local child, with_child = dofile(T.root .. '/tests/lua/ghost_parent.lua')(T)
+local _, with_child = dofile(T.root .. '/tests/lua/ghost_parent.lua')(T)
 
 local function setup(extra)
   local port = T.start_mock()

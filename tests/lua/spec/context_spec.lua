@@ -90,13 +90,18 @@ T.test(':[range]GlmChat puts the lines in the message, fenced with path and line
   local chat = require('glm.chat').for_buf(api.nvim_get_current_buf())
   T.ok(chat, 'in the chat')
   local text = T.buf_text(chat.buf)
-  T.contains(text, "`" .. vim.fn.fnamemodify(T.tmp .. '/ctx_src.lua', ':~:.') .. "` lines 1-3:\n```lua\nlocal function greet(name)\n  return 'hello ' .. nam\nend\n```\n")
+  T.contains(
+    text,
+    '`'
+      .. vim.fn.fnamemodify(T.tmp .. '/ctx_src.lua', ':~:.')
+      .. "` lines 1-3:\n```lua\nlocal function greet(name)\n  return 'hello ' .. nam\nend\n```\n"
+  )
   T.eq(api.nvim_win_get_cursor(0)[1], api.nvim_buf_line_count(chat.buf), 'cursor where the question goes')
   local n0 = #T.recorded()
   say('fix the typo in #selection')
   wait_idle(chat)
   local content = sent_since(n0)
-  T.contains(content, "lines 1-3:\n```lua\nlocal function greet(name)", 'the pasted block')
+  T.contains(content, 'lines 1-3:\n```lua\nlocal function greet(name)', 'the pasted block')
   T.contains(content, '#selection `')
   T.contains(content, "lines 1-3:\n```lua\nlocal function greet(name)\n  return 'hello ' .. nam\nend\n```")
   T.contains(T.buf_text(chat.buf), '[attached #selection: ')
@@ -130,7 +135,13 @@ T.test('#diagnostics attaches vim.diagnostic entries with their code lines (of t
   local buf = open_source()
   local ns = api.nvim_create_namespace('ctx_test_lsp')
   vim.diagnostic.set(ns, buf, {
-    { lnum = 1, col = 21, message = "undefined global 'nam'", severity = vim.diagnostic.severity.ERROR, source = 'lua_ls' },
+    {
+      lnum = 1,
+      col = 21,
+      message = "undefined global 'nam'",
+      severity = vim.diagnostic.severity.ERROR,
+      source = 'lua_ls',
+    },
     { lnum = 4, col = 0, message = 'print is discouraged', severity = vim.diagnostic.severity.HINT },
   })
   vim.cmd('GlmChat!')
@@ -186,7 +197,7 @@ T.test(':GlmAsk expands the same #words, from the current buffer', function()
   local content = sent_since(n0)
   T.contains(content, 'why does this fail? #diagnostics #buffer')
   T.contains(content, ":2:22: ERROR: undefined global 'nam'")
-  T.contains(content, "```lua\nlocal function greet(name)")
+  T.contains(content, '```lua\nlocal function greet(name)')
   -- With a range: the attachments and the range both go along; #diagnostics is the range's.
   for _, w in ipairs(api.nvim_list_wins()) do
     if api.nvim_win_get_config(w).relative ~= '' then
@@ -201,7 +212,7 @@ T.test(':GlmAsk expands the same #words, from the current buffer', function()
   end, 8000)
   content = sent_since(n2)
   T.contains(content, ":2:22: ERROR: undefined global 'nam'")
-  T.contains(content, "lines 1-3:\n```lua\nlocal function greet(name)")
+  T.contains(content, 'lines 1-3:\n```lua\nlocal function greet(name)')
   vim.cmd('silent! only')
   api.nvim_win_set_buf(0, buf)
   -- A bad #file stops it before anything is sent.

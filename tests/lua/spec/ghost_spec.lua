@@ -4,7 +4,7 @@
 -- complete_server_spec.lua runs the same paths through glm-server and the mock provider.
 local T = ...
 
-local child, with_child = dofile(T.root .. '/tests/lua/ghost_parent.lua')(T)
+local _, with_child = dofile(T.root .. '/tests/lua/ghost_parent.lua')(T)
 
 local function fixed(text)
   return string.format('G.fake(function() return { text = %q, candidates = { %q } } end)', text, text)
@@ -227,7 +227,7 @@ T.test('keys fall through when nothing is shown; <Tab> only when mapped', functi
     c.lua('G.fake(nil)')
     c.lua('G.buffer("lua", { "" })')
     c.input('i<Tab>a')
-    local s = c.wait(function(s)
+    c.wait(function(s)
       return s.lines[1] == '\ta'
     end, 1000, 'tab inserted')
     c.wait(function(s)
@@ -239,7 +239,7 @@ T.test('keys fall through when nothing is shown; <Tab> only when mapped', functi
       return s.ghost
     end)
     c.input('<Tab>')
-    s = c.wait(function(s)
+    c.wait(function(s)
       return s.lines[1] == '\tabc'
     end, 1000, 'tab accepted')
   end)
