@@ -33,6 +33,12 @@ double open_unit(double value) {
   return value;
 }
 
+double candidate_temperature(double base, int index, int count) {
+  if (index <= 0 || count <= 1 || !(base < 1.0)) return base;
+  const double from = base > 0.0 ? base : 0.0;
+  return from + (1.0 - from) * static_cast<double>(index) / static_cast<double>(count);
+}
+
 Json codegeex_body(const Request& r) {
   Json contexts = Json::array();
   for (const auto& c : r.contexts) contexts.push_back({{"path", c.path}, {"code", c.code}});

@@ -52,6 +52,13 @@ struct Request {
 // SDKs do.
 double open_unit(double value);
 
+// The temperature of candidate `index` (0-based) of `count` when the style answers one candidate per
+// request (CodeGeeX, chat) and `complete` sends `count` requests: spread evenly from the configured
+// temperature towards 1, never reaching it: base + (1 - base) * index / count. Index 0 keeps `base`
+// (the answer a single request gives). A base of 1 or more (chat models only) is kept for every
+// request. CodeGeeX bodies still go through open_unit().
+double candidate_temperature(double base, int index, int count);
+
 // The CodeGeeX FIM body: model, "messages": [], extra.target (every field, language in the SDK's
 // lower-case spelling), extra.contexts, stream, temperature, top_p, max_tokens, stop.
 Json codegeex_body(const Request& request);

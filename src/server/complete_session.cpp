@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -200,9 +201,12 @@ void CompleteCache::evict() {
   }
 }
 
-// ---- one request upstream -----------------------------------------------------------------------
+// ---- the requests upstream ----------------------------------------------------------------------
 
-class CompleteSession : public std::enable_shared_from_this<CompleteSession>, public DeltaSink {
+// One `complete` request: one HTTP request upstream, or n of them (one per candidate) when the style
+// answers a single candidate per request (CodeGeeX, chat models) and `options.n` > 1. The requests run
+// concurrently on the same HTTP client; the answer comes once every one has ended.
+class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
  public:
   using Ended = std::function<void(CompleteSession*, const CompleteAnswer*)>;
 
@@ -216,79 +220,130 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession>, pu
         reply_(std::move(reply)),
         id_(reply_.id()),
         id_text_(reply_.id_text()),
-        ended_(std::move(ended)) {
-    result_.model = job_.request.model;
-    result_.provider = job_.request.provider;
-  }
+        ended_(std::move(ended)) {}
 
   const Json& id() const { return id_; }
   const CompleteJob& job() const { return job_; }
 
   void start() {
     const fim::Request& r = job_.request;
-    if (job_.style == fim::Style::chat) {
-      chat_ = fim::chat_request(r, job_.provider_kind);
-      if (auto bad = provider_.validate(chat_)) {
-        reply_.error(rpc::code::invalid_params, *bad);
-        return finish(nullptr);
+    // /completions servers answer n choices in one response; the other styles answer one per request.
+    const int count = job_.style == fim::Style::completions ? 1 : std::max(1, r.n);
+    for (int i = 0; i < count; ++i) {
+      auto leg = std::make_unique<Leg>(*this, static_cast<size_t>(i));
+      leg->request = r;
+      if (count > 1) {
+        leg->request.n = 1;
+        leg->request.temperature = fim::candidate_temperature(r.temperature, i, count);
+        leg->request.stream = r.stream && i == 0;  // only the first request streams deltas
       }
-    } else {
-      chat_.provider = r.provider;
-      chat_.model = r.model;
-      chat_.stream = r.stream;
+      if (job_.style == fim::Style::chat) {
+        leg->chat = fim::chat_request(leg->request, job_.provider_kind);
+        if (auto bad = provider_.validate(leg->chat)) {
+          reply_.error(rpc::code::invalid_params, *bad);
+          return finish();
+        }
+      } else {
+        leg->chat.provider = r.provider;
+        leg->chat.model = r.model;
+        leg->chat.stream = leg->request.stream;
+      }
+      legs_.push_back(std::move(leg));
     }
-    prepare();
+    for (auto& leg : legs_) {
+      if (done_) return;
+      prepare(*leg);
+    }
   }
 
-  // $/cancelRequest, shutdown, end of input, or a newer request for the same document.
+  // $/cancelRequest, shutdown, end of input, or a newer request for the same document: every request
+  // upstream is stopped at once.
   void cancel(const std::string& why) {
     if (done_) return;
     reply_.error(rpc::code::request_cancelled, why);
-    finish(nullptr);
-  }
-
-  void on_delta(std::string_view content, std::string_view /*reasoning*/) override {
-    if (done_ || content.empty() || over_limit(content.size())) return;
-    result_.content.append(content);
-    if (!job_.request.stream) return;
-    reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, {}));
-  }
-  void on_replace(std::string_view content, std::string_view /*reasoning*/) override {
-    if (done_ || over_limit(content.size() > result_.content.size() ? content.size() - result_.content.size() : 0))
-      return;
-    result_.content.assign(content);
-    if (!job_.request.stream) return;
-    reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, {}, /*replace=*/true));
+    finish();
   }
 
  private:
+  struct Failure {
+    std::string message;
+    Json data;
+  };
+
+  // One HTTP request upstream and what came back.
+  struct Leg : DeltaSink {
+    Leg(CompleteSession& s, size_t i) : session(s), index(i) {}
+    void on_delta(std::string_view content, std::string_view /*reasoning*/) override {
+      session.on_delta(*this, content);
+    }
+    void on_replace(std::string_view content, std::string_view /*reasoning*/) override {
+      session.on_replace(*this, content);
+    }
+
+    CompleteSession& session;
+    size_t index;
+    fim::Request request;  // the session's, with this candidate's temperature and stream flag
+    ChatRequest chat;
+    ChatResult result;
+    std::unique_ptr<ChatStream> stream;
+    net::Transfer transfer;
+    std::string body;
+    bool keep_body = false;
+    bool refreshed = false;
+    bool ended = false;
+    std::vector<std::string> texts;  // raw texts, when it succeeded
+    std::optional<Failure> failure;  // when it failed
+  };
+
+  void on_delta(Leg& leg, std::string_view content) {
+    if (done_ || leg.ended || content.empty() || over_limit(leg, content.size())) return;
+    leg.result.content.append(content);
+    if (!leg.request.stream) return;
+    reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, {}));
+  }
+  void on_replace(Leg& leg, std::string_view content) {
+    if (done_ || leg.ended ||
+        over_limit(leg, content.size() > leg.result.content.size() ? content.size() - leg.result.content.size() : 0))
+      return;
+    leg.result.content.assign(content);
+    if (!leg.request.stream) return;
+    reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, {}, /*replace=*/true));
+  }
+
   // A stream that never ends must not take the process's memory with it (as chat: ChatSession::over_limit).
-  bool over_limit(size_t more) {
-    if (result_.content.size() + more <= max_bytes_) return false;
+  // The limit is per request upstream.
+  bool over_limit(Leg& leg, size_t more) {
+    if (leg.result.content.size() + more <= max_bytes_) return false;
     spdlog::warn("complete {}: {} response over max_response_bytes ({}); stopped", id_text_, job_.request.provider,
                  max_bytes_);
-    reply_.error(rpc::code::upstream_error,
-                 job_.request.provider + ": the completion is longer than max_response_bytes (" +
-                     std::to_string(max_bytes_) + " bytes); the transfer was stopped",
-                 Json{{"kind", "response_too_large"},
-                      {"provider", job_.request.provider},
-                      {"max_response_bytes", max_bytes_}});
-    finish(nullptr);
+    leg_failed(leg, Failure{job_.request.provider + ": the completion is longer than max_response_bytes (" +
+                                std::to_string(max_bytes_) + " bytes); the transfer was stopped",
+                            Json{{"kind", "response_too_large"},
+                                 {"provider", job_.request.provider},
+                                 {"max_response_bytes", max_bytes_}}});
     return true;
   }
 
-  void prepare() {
+  // Callbacks find their request through the session (which owns it) and its index.
+  Leg* find(size_t index) {
+    return index < legs_.size() && !done_ && !legs_[index]->ended ? legs_[index].get() : nullptr;
+  }
+
+  void prepare(Leg& leg) {
     std::weak_ptr<CompleteSession> weak = weak_from_this();
-    auto done = [weak](Result<net::Request> r) {
+    const size_t index = leg.index;
+    auto done = [weak, index](Result<net::Request> r) {
       auto self = weak.lock();
-      if (!self || self->done_) return;
-      if (!r) return self->fail(r.error());
-      self->send(std::move(r.value()));
+      if (!self) return;
+      Leg* leg = self->find(index);
+      if (!leg) return;
+      if (!r) return self->fail(*leg, r.error());
+      self->send(*leg, std::move(r.value()));
     };
-    const fim::Request& r = job_.request;
+    const fim::Request& r = leg.request;
     switch (job_.style) {
       case fim::Style::chat:
-        provider_.prepare(chat_, std::move(done));
+        provider_.prepare(leg.chat, std::move(done));
         break;
       case fim::Style::codegeex:
         provider_.prepare_json("/chat/completions", fim::codegeex_body(r), r.stream, std::move(done));
@@ -299,7 +354,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession>, pu
     }
   }
 
-  void send(net::Request request) {
+  void send(Leg& leg, net::Request request) {
     // TLS, proxy and the instance's timeouts came with the request (providers' transfer_options());
     // completion is latency-bound and has its own, shorter, timeout on top.
     auto cap = [this](int64_t& ms) { ms = ms <= 0 ? timeout_ms_ : std::min(ms, timeout_ms_); };  // <= 0: none
@@ -307,132 +362,171 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession>, pu
     cap(request.options.first_byte_timeout_ms);
     cap(request.options.idle_timeout_ms);
 
-    result_ = ChatResult{};
-    result_.model = job_.request.model;
-    result_.provider = job_.request.provider;
-    body_.clear();
-    stream_ = job_.style == fim::Style::completions
-                  ? fim::open_completions_stream(std::string(provider_.name()), result_, *this)
-                  : provider_.open_stream(chat_, result_, *this);
-    keep_body_ = job_.request.n > 1 && !job_.request.stream;
+    leg.result = ChatResult{};
+    leg.result.model = job_.request.model;
+    leg.result.provider = job_.request.provider;
+    leg.body.clear();
+    leg.stream = job_.style == fim::Style::completions
+                     ? fim::open_completions_stream(std::string(provider_.name()), leg.result, leg)
+                     : provider_.open_stream(leg.chat, leg.result, leg);
+    leg.keep_body = leg.request.n > 1 && !leg.request.stream;
     std::weak_ptr<CompleteSession> weak = weak_from_this();
+    const size_t index = leg.index;
     net::Callbacks cb;
-    cb.on_head = [weak](int status, const net::Headers& headers) {
+    cb.on_head = [weak, index](int status, const net::Headers& headers) {
       auto self = weak.lock();
-      if (!self || self->done_) return;
-      self->keep_body_ = self->keep_body_ && status / 100 == 2;
-      self->stream_->on_head(status, headers);
-      self->check_stream();
+      if (!self) return;
+      Leg* leg = self->find(index);
+      if (!leg) return;
+      leg->keep_body = leg->keep_body && status / 100 == 2;
+      leg->stream->on_head(status, headers);
+      self->check_stream(*leg);
     };
-    cb.on_data = [weak](std::string_view bytes) {
+    cb.on_data = [weak, index](std::string_view bytes) {
       auto self = weak.lock();
-      if (!self || self->done_) return;
-      if (self->keep_body_) {
-        if (self->body_.size() + bytes.size() <= kMaxCandidateBody)
-          self->body_.append(bytes);
+      if (!self) return;
+      Leg* leg = self->find(index);
+      if (!leg) return;
+      if (leg->keep_body) {
+        if (leg->body.size() + bytes.size() <= kMaxCandidateBody)
+          leg->body.append(bytes);
         else
-          self->keep_body_ = false, self->body_.clear();
+          leg->keep_body = false, leg->body.clear();
       }
-      self->stream_->on_body(bytes);
-      self->check_stream();
+      leg->stream->on_body(bytes);
+      if (self->find(index)) self->check_stream(*leg);
     };
-    cb.on_done = [weak](const net::NetError* error) {
+    cb.on_done = [weak, index](const net::NetError* error) {
       auto self = weak.lock();
-      if (!self || self->done_) return;
-      self->on_transfer_done(error);
+      if (!self) return;
+      Leg* leg = self->find(index);
+      if (!leg) return;
+      self->on_transfer_done(*leg, error);
     };
-    transfer_ = http_->start(std::move(request), std::move(cb));
+    leg.transfer = http_->start(std::move(request), std::move(cb));
   }
 
-  void check_stream() {
-    if (done_) return;
-    if (stream_->error()) {
-      transfer_.cancel();
-      return fail(*stream_->error());
+  void check_stream(Leg& leg) {
+    if (done_ || leg.ended) return;
+    if (leg.stream->error()) {
+      leg.transfer.cancel();
+      return fail(leg, *leg.stream->error());
     }
     // A non-stream body needs its last byte before the other choices can be read; a stream is done
     // at its logical end, and the transfer finishes reading the terminator for connection reuse.
-    if (stream_->done() && !keep_body_) succeed();
+    if (leg.stream->done() && !leg.keep_body) succeed(leg);
   }
 
-  void on_transfer_done(const net::NetError* error) {
-    if (error) {
-      return fail(from_net_error(*error, job_.request.provider));
-    }
-    stream_->on_eof();
-    if (stream_->error()) return fail(*stream_->error());
-    if (stream_->done()) return succeed();
+  void on_transfer_done(Leg& leg, const net::NetError* error) {
+    if (error) return fail(leg, from_net_error(*error, job_.request.provider));
+    leg.stream->on_eof();
+    if (leg.stream->error()) return fail(leg, *leg.stream->error());
+    if (leg.stream->done()) return succeed(leg);
     UpstreamError e;
     e.kind = ErrorKind::network;
     e.message = job_.request.provider + ": the response ended before the model finished";
-    fail(std::move(e));
+    fail(leg, std::move(e));
   }
 
-  void fail(UpstreamError error) {
-    if (done_) return;
+  void fail(Leg& leg, UpstreamError error) {
+    if (done_ || leg.ended) return;
     // Stale credentials (an expired Zhipu JWT, a Qianfan token): refresh once and resend. This is not a
     // retry of a failed generation; nothing else is resent (completion is latency-bound).
-    if (error.refresh_credentials && !refreshed_ && result_.content.empty()) {
-      refreshed_ = true;
+    if (error.refresh_credentials && !leg.refreshed && leg.result.content.empty()) {
+      leg.refreshed = true;
       provider_.invalidate_credentials();
-      return prepare();
+      return prepare(leg);
     }
-    spdlog::info("complete {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), job_.request.provider,
-                 error.message);
+    if (legs_.size() > 1)
+      spdlog::info("complete {}: {} error from {} (request {} of {}): {}", id_text_, error_kind_name(error.kind),
+                   job_.request.provider, leg.index + 1, legs_.size(), error.message);
+    else
+      spdlog::info("complete {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), job_.request.provider,
+                   error.message);
     std::string message = error.message;
     if (message.rfind(job_.request.provider, 0) != 0) message = job_.request.provider + ": " + message;
-    reply_.error(rpc::code::upstream_error, message, upstream_error_data(error, job_.request.provider));
-    finish(nullptr);
+    leg_failed(leg, Failure{std::move(message), upstream_error_data(error, job_.request.provider)});
   }
 
-  void succeed() {
+  void leg_failed(Leg& leg, Failure failure) {
+    if (done_ || leg.ended) return;
+    leg.ended = true;
+    leg.transfer.cancel();
+    leg.failure = std::move(failure);
+    leg_ended();
+  }
+
+  void succeed(Leg& leg) {
+    if (done_ || leg.ended) return;
+    leg.ended = true;  // the transfer may still read the stream's terminator (connection reuse)
+    if (!leg.body.empty()) leg.texts = fim::choice_texts(leg.body);
+    if (leg.texts.empty()) leg.texts.push_back(leg.result.content);
+    leg_ended();
+  }
+
+  // Answers once every request upstream has ended: the candidates that arrived (the first request's
+  // first), or, when every request failed, the first request's error.
+  void leg_ended() {
+    for (const auto& leg : legs_)
+      if (!leg->ended) return;
     const fim::Request& r = job_.request;
     fim::CleanOptions opts;
     opts.chat = job_.style == fim::Style::chat;
     opts.max_lines = job_.max_lines;
-    std::vector<std::string> raw;
-    if (!body_.empty()) raw = fim::choice_texts(body_);
-    if (raw.empty()) raw.push_back(result_.content);
     CompleteAnswer answer;
-    for (const auto& t : raw) {
-      std::string c = fim::clean_completion(t, r.prefix, r.suffix, opts);
-      if (c.empty() || std::find(answer.candidates.begin(), answer.candidates.end(), c) != answer.candidates.end())
-        continue;
-      answer.candidates.push_back(std::move(c));
+    const Leg* first = nullptr;
+    std::optional<Usage> usage;
+    for (const auto& leg : legs_) {
+      if (leg->result.usage) {
+        Usage& u = usage ? *usage : usage.emplace();
+        u.input_tokens = saturating_add(u.input_tokens, leg->result.usage->input_tokens);
+        u.output_tokens = saturating_add(u.output_tokens, leg->result.usage->output_tokens);
+        u.total_tokens = saturating_add(u.total_tokens, leg->result.usage->total_tokens);
+      }
+      if (leg->failure) continue;
+      if (!first) first = leg.get();
+      for (const auto& t : leg->texts) {
+        std::string c = fim::clean_completion(t, r.prefix, r.suffix, opts);
+        if (c.empty() || std::find(answer.candidates.begin(), answer.candidates.end(), c) != answer.candidates.end())
+          continue;
+        answer.candidates.push_back(std::move(c));
+      }
+    }
+    if (!first) {
+      const Failure& f = *legs_.front()->failure;
+      reply_.error(rpc::code::upstream_error, f.message, f.data);
+      return finish();
     }
     if (answer.candidates.empty()) answer.candidates.emplace_back();
-    answer.model = result_.model;
-    answer.provider = result_.provider;
-    answer.finish_reason = result_.finish_reason.empty() ? "stop" : result_.finish_reason;
-    answer.usage = usage_json(result_.usage);
+    answer.model = first->result.model.empty() ? r.model : first->result.model;
+    answer.provider = first->result.provider.empty() ? r.provider : first->result.provider;
+    answer.finish_reason = first->result.finish_reason.empty() ? "stop" : first->result.finish_reason;
+    answer.usage = usage_json(usage);
     reply_.result(answer_json(answer, false));
-    finish(&answer, /*stop_transfer=*/false);
+    finish(&answer);
   }
 
-  void finish(const CompleteAnswer* answer, bool stop_transfer = true) {
+  // Stops every request still running (one that succeeded may still be reading its stream's terminator,
+  // for connection reuse: it is left alone).
+  void finish(const CompleteAnswer* answer = nullptr) {
     if (done_) return;
     done_ = true;
-    if (stop_transfer) transfer_.cancel();
+    for (auto& leg : legs_)
+      if (!leg->ended || leg->failure) leg->transfer.cancel();
     ended_(this, answer);
   }
 
   std::shared_ptr<net::HttpClient> http_;
   Provider& provider_;
   int64_t timeout_ms_;
-  size_t max_bytes_;  // config.max_response_bytes: a completion that never ends is stopped
+  size_t max_bytes_;  // config.max_response_bytes, per request upstream: a completion that never ends is stopped
   CompleteJob job_;
   rpc::Reply reply_;
   Json id_;
   std::string id_text_;
   Ended ended_;
-  ChatRequest chat_;
-  ChatResult result_;
-  std::unique_ptr<ChatStream> stream_;
-  net::Transfer transfer_;
-  std::string body_;
-  bool keep_body_ = false;
+  std::vector<std::unique_ptr<Leg>> legs_;
   int64_t seq_ = 0;
-  bool refreshed_ = false;
   bool done_ = false;
 };
 
@@ -474,8 +568,8 @@ void CompleteService::start(const Json& params, const Config& config, rpc::Reply
   if (!provider) throw invalid_params("model: provider '" + job.request.provider + "' is not available");
   const std::string document = job.document;
   auto session = std::make_shared<CompleteSession>(
-      hooks_.http(), *provider, config.completion.timeout_ms, static_cast<size_t>(config.max_response_bytes), std::move(job),
-      std::move(reply), [this](CompleteSession* s, const CompleteAnswer* answer) { ended(s, answer); });
+      hooks_.http(), *provider, config.completion.timeout_ms, static_cast<size_t>(config.max_response_bytes),
+      std::move(job), std::move(reply), [this](CompleteSession* s, const CompleteAnswer* answer) { ended(s, answer); });
   if (!document.empty()) by_document_[document] = session;
   std::weak_ptr<CompleteSession> weak = session;
   auto cookie = hooks_.cancels.add(session->id(), [weak] {

@@ -3,10 +3,14 @@
 // CompleteService takes the requests: parses and trims them, answers from its LRU cache, applies
 // "latest wins" per `document` (a newer request cancels the one in flight: it answers -32800 and its
 // upstream transfer is removed at once, which closes the connection), and runs one CompleteSession per
-// request that goes upstream. A session sends exactly one HTTP request in the style the model needs
-// (providers/fim.hpp), streams raw deltas when asked, and answers with the cleaned text
-// (core/fim_clean.hpp). Completion is latency-bound: nothing is retried (a rate limit comes back at once
-// with retry_after_ms); only stale credentials (an expired Zhipu JWT) are refreshed and resent once.
+// request that goes upstream. A session sends one HTTP request in the style the model needs
+// (providers/fim.hpp), or, for `options.n` > 1 on a style that answers one candidate per request
+// (CodeGeeX, chat models), n concurrent requests with spread temperatures (fim::candidate_temperature);
+// it streams the first request's raw deltas when asked, and answers with the cleaned, distinct texts
+// (core/fim_clean.hpp) once every request has ended (an error only when all of them failed).
+// Completion is latency-bound: nothing is retried (a rate limit comes back at once with retry_after_ms,
+// or, for one of n requests, just adds no candidate); only stale credentials (an expired Zhipu JWT) are
+// refreshed and resent once.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // provider_replay(): answers a chat request the way each vendor would (docs/providers.md),
 // with faults selected by `mock:` directives in the last user message (see mock_server.hpp).
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -431,8 +432,11 @@ Response error_response(Vendor vendor, const Directives& d) {
 // ---- fill-in-the-middle (`complete`) ----
 
 // The text the mock "model" fills in: what follows "mock-reply:" on its line in the prefix (with "\n"
-// and "\t" escapes), else a marker naming what arrived: <fim lang=L prefix=P suffix=S> (lengths in bytes).
-std::string fim_reply(const std::string& prefix, const std::string& suffix, const std::string& language) {
+// and "\t" escapes; "{temperature}" becomes the request's temperature, "%g", so that requests differing
+// only in sampling get different answers), else a marker naming what arrived:
+// <fim lang=L prefix=P suffix=S> (lengths in bytes).
+std::string fim_reply(const std::string& prefix, const std::string& suffix, const std::string& language,
+                      const Json& body) {
   size_t at = prefix.find("mock-reply:");
   if (at != std::string::npos) {
     size_t start = at + 11;
@@ -446,6 +450,14 @@ std::string fim_reply(const std::string& prefix, const std::string& suffix, cons
       } else {
         out += raw[i];
       }
+    }
+    const std::string placeholder = "{temperature}";
+    for (size_t p = out.find(placeholder); p != std::string::npos; p = out.find(placeholder, p)) {
+      char t[32] = "none";
+      if (body.contains("temperature") && body["temperature"].is_number())
+        std::snprintf(t, sizeof t, "%g", body["temperature"].get<double>());
+      out.replace(p, placeholder.size(), t);
+      p += std::char_traits<char>::length(t);
     }
     return out;
   }
@@ -574,7 +586,8 @@ Response provider_replay(const RecordedRequest& request) {
       if (auto bad = check_codegeex(body)) return *bad;
       const Json& t = body["extra"]["target"];
       directive_text = t["code_prefix"].get<std::string>();
-      fim_text = fim_reply(directive_text, t["code_suffix"].get<std::string>(), t["language"].get<std::string>());
+      fim_text =
+          fim_reply(directive_text, t["code_suffix"].get<std::string>(), t["language"].get<std::string>(), body);
     } else {
       messages = body.value("messages", Json::array());
       const std::string user = last_user_text(messages);
@@ -584,7 +597,7 @@ Response provider_replay(const RecordedRequest& request) {
         const std::string suffix = between(user, "<code_after_cursor>", "</code_after_cursor>");
         const std::string lang = between(user, "Language: ", "\n");
         directive_text = prefix;
-        fim_text = "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang) + "\n```";
+        fim_text = "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang, body) + "\n```";
       }
     }
   } else if (ends_with("/completions")) {
@@ -596,7 +609,7 @@ Response provider_replay(const RecordedRequest& request) {
       return Response::body(400, Json{{"error", {{"message", "mock: suffix must be a string"}, {"type", "invalid_request_error"}, {"code", "invalid_suffix"}}}}.dump());
     p.n = body.contains("n") && body["n"].is_number_integer() ? std::clamp(body["n"].get<int>(), 1, 8) : 1;
     directive_text = body["prompt"].get<std::string>();
-    fim_text = fim_reply(directive_text, body.value("suffix", ""), "");
+    fim_text = fim_reply(directive_text, body.value("suffix", ""), "", body);
   } else if (path.find("/services/aigc/") != std::string::npos && ends_with("/generation")) {
     p.vendor = Vendor::dashscope;
     Json params = body.value("parameters", Json::object());

@@ -166,6 +166,211 @@ TEST_CASE("OpenAI-compatible /completions with prompt and suffix, n candidates")
   CHECK_FALSE(b.contains("messages"));
 }
 
+// The temperatures of the requests upstream, ascending (the i-th candidate's is the i-th).
+std::vector<double> temperatures(const std::vector<RecordedRequest>& reqs) {
+  std::vector<double> out;
+  for (const auto& q : reqs) out.push_back(Json::parse(q.body)["temperature"].get<double>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What the mock answers to "mock-reply:...{temperature}" (printf "%g").
+std::string with_temperature(const std::string& before, double t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", t);
+  return before + buf;
+}
+
+TEST_CASE("n=3 with CodeGeeX: three requests with extra.target, distinct candidates, the first request's first") {
+  Fixture f;
+  Json r = f.complete({{"prefix", "# mock-reply:v{temperature}\nx = "}, {"suffix", "\n"}, {"options", {{"n", 3}}}});
+  INFO(r.dump());
+  REQUIRE(r.contains("result"));
+  auto reqs = f.mock.requests();
+  REQUIRE(reqs.size() == 3);
+  for (const auto& q : reqs) {
+    CHECK(q.path() == "/api/paas/v4/chat/completions");
+    Json b = Json::parse(q.body);
+    CHECK(b["extra"]["target"]["code_prefix"] == "# mock-reply:v{temperature}\nx = ");
+    CHECK(b["messages"] == Json::array());
+    CHECK(b["stream"] == false);
+    CHECK_FALSE(b.contains("n"));
+  }
+  // The first request keeps the configured temperature (0.2); the others spread towards 1 (documented:
+  // 0.2 + 0.8 * i / 3), all inside CodeGeeX's open interval.
+  const std::vector<double> t = temperatures(reqs);
+  CHECK(t[0] == Approx(0.2));
+  CHECK(t[1] == Approx(0.2 + 0.8 / 3));
+  CHECK(t[2] == Approx(0.2 + 1.6 / 3));
+  CHECK(t[2] < 1);
+  const Json& res = r["result"];
+  CHECK(res["candidates"] ==
+        Json::array({with_temperature("v", t[0]), with_temperature("v", t[1]), with_temperature("v", t[2])}));
+  CHECK(res["text"] == res["candidates"][0]);
+  CHECK(res["text"] == "v0.2");
+  CHECK(res["model"] == "codegeex-4");
+  CHECK(res["finish_reason"] == "stop");
+}
+
+TEST_CASE("n=3 with CodeGeeX: equal answers are one candidate, and usage is the sum of the three requests") {
+  Fixture f;
+  const std::string prefix = "# mock-reply:42\nx = ";
+  Json one = f.complete({{"prefix", prefix}, {"suffix", "\n"}}, 1);
+  REQUIRE(one.contains("result"));
+  Json three = f.complete({{"prefix", prefix}, {"suffix", "\n"}, {"options", {{"n", 3}}}}, 2);
+  INFO(one.dump() << "\n" << three.dump());
+  REQUIRE(three.contains("result"));
+  CHECK_FALSE(three["result"].contains("cached"));  // n is part of the cache key
+  CHECK(f.mock.requests().size() == 4);
+  CHECK(three["result"]["candidates"] == Json::array({"42"}));
+  for (const char* k : {"input_tokens", "output_tokens", "total_tokens"})
+    CHECK(three["result"]["usage"][k].get<int64_t>() == 3 * one["result"]["usage"][k].get<int64_t>());
+}
+
+TEST_CASE("n=3 with a chat model, streaming: three chat requests, only the first streams deltas") {
+  Fixture f;
+  std::vector<Json> notes;
+  const std::string prefix = "# mock-reply:return {temperature}\n" + kPyPrefix;
+  Json r = f.complete({{"model", "openai/glm-4"},
+                       {"prefix", prefix},
+                       {"suffix", kPySuffix},
+                       {"language", "python"},
+                       {"stream", true},
+                       {"options", {{"n", 3}, {"temperature", 0.4}}}},
+                      "c", &notes);
+  INFO(r.dump());
+  REQUIRE(r.contains("result"));
+  auto reqs = f.mock.requests();
+  REQUIRE(reqs.size() == 3);
+  int streamed = 0;
+  for (const auto& q : reqs) {
+    CHECK(q.path() == "/v1/chat/completions");
+    Json b = Json::parse(q.body);
+    REQUIRE(b["messages"].size() == 2);
+    CHECK(b["messages"][1]["content"].get<std::string>().find("<code_before_cursor>" + prefix) != std::string::npos);
+    if (b["stream"] == true) {
+      ++streamed;
+      CHECK(b["temperature"] == 0.4);  // the first request, as a single request would be
+    }
+  }
+  CHECK(streamed == 1);
+  const std::vector<double> t = temperatures(reqs);
+  CHECK(t[0] == Approx(0.4));
+  CHECK(t[1] == Approx(0.6));
+  CHECK(t[2] == Approx(0.8));
+  const Json& res = r["result"];
+  CHECK(res["candidates"] == Json::array({with_temperature("return ", t[0]), with_temperature("return ", t[1]),
+                                          with_temperature("return ", t[2])}));
+  CHECK(res["text"] == res["candidates"][0]);
+  CHECK(res["provider"] == "openai");
+  // The deltas are the first request's raw text alone.
+  std::string raw;
+  for (const auto& n : notes) {
+    REQUIRE(n["method"] == "chat/delta");
+    raw += n["params"]["content"].get<std::string>();
+  }
+  CHECK(raw == "Here is the code to insert:\n```python\n" + with_temperature("return ", t[0]) + "\n```");
+}
+
+TEST_CASE("n=3: $/cancelRequest closes all three upstream connections at once") {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) f.mock.enqueue("/api/paas/v4/chat/completions", Response{200, {}, {}, {Step::stall()}});
+  f.server.send(rpc(7, "complete", {{"prefix", "a = "}, {"options", {{"n", 3}}}}));
+  REQUIRE(f.mock.wait_for_requests(3, std::chrono::seconds(5)));
+  auto reqs = f.mock.requests();
+  REQUIRE(reqs.size() == 3);
+  std::set<uint64_t> connections;
+  for (const auto& q : reqs) connections.insert(q.connection);
+  CHECK(connections.size() == 3);
+  f.server.send({{"jsonrpc", "2.0"}, {"method", "$/cancelRequest"}, {"params", {{"id", 7}}}});
+  auto m = f.server.read_response(nullptr, 5000);
+  REQUIRE(m);
+  CHECK((*m)["error"]["code"] == -32800);
+  for (uint64_t c : connections) CHECK(f.mock.connection_closed_at(c, std::chrono::seconds(5)));
+  CHECK(f.mock.wait_for_open_connections_at_most(0, std::chrono::seconds(5)));
+}
+
+TEST_CASE("n=3: latest wins stops all three upstream transfers of the older request") {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) f.mock.enqueue("/api/paas/v4/chat/completions", Response{200, {}, {}, {Step::stall()}});
+  f.server.send(rpc(1, "complete", {{"prefix", "a = "}, {"document", "file:///x.py"}, {"options", {{"n", 3}}}}));
+  REQUIRE(f.mock.wait_for_requests(3, std::chrono::seconds(5)));
+  f.server.send(rpc(2, "complete", {{"prefix", "# mock-reply:b\nb = "}, {"document", "file:///x.py"}}));
+  std::map<int, Json> replies;
+  for (int i = 0; i < 2; ++i) {
+    auto m = f.server.read_response(nullptr, 10000);
+    REQUIRE(m);
+    replies[(*m)["id"].get<int>()] = *m;
+  }
+  INFO(replies[1].dump() << "\n" << replies[2].dump());
+  CHECK(replies[1]["error"]["code"] == -32800);
+  CHECK(replies[2]["result"]["text"] == "b");
+  auto reqs = f.mock.requests();
+  REQUIRE(reqs.size() == 4);
+  for (int i = 0; i < 3; ++i) CHECK(f.mock.connection_closed_at(reqs[i].connection, std::chrono::seconds(5)));
+}
+
+// A responder failing the requests whose temperature is in [lo, hi] with `status`, answering the others.
+void fail_temperatures(MockServer& mock, double lo, double hi, int status) {
+  mock.set_responder([lo, hi, status](const RecordedRequest& q) {
+    Json b = Json::parse(q.body, nullptr, false);
+    double t = b.is_object() && b.contains("temperature") ? b["temperature"].get<double>() : -1;
+    if (t >= lo && t <= hi) {
+      Response e = Response::body(status, Json{{"error", {{"code", "1234"}, {"message", "mock: failed"}}}}.dump());
+      if (status == 429) e.headers.emplace_back("Retry-After", "2");
+      return e;
+    }
+    return glm::mock::provider_replay(q);
+  });
+}
+
+TEST_CASE("n=3: one request fails upstream, the candidates that arrived are the answer") {
+  Fixture f;
+  fail_temperatures(f.mock, 0.7, 0.8, 500);  // the third request (0.2 + 1.6 / 3)
+  Json r = f.complete({{"prefix", "# mock-reply:v{temperature}\nx = "}, {"options", {{"n", 3}}}});
+  INFO(r.dump());
+  REQUIRE(r.contains("result"));
+  CHECK(r["result"]["candidates"] == Json::array({"v0.2", with_temperature("v", 0.2 + 0.8 / 3)}));
+  CHECK(r["result"]["text"] == "v0.2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.mock.requests().size() == 3);  // the failed one is not retried
+}
+
+TEST_CASE("n=3: when the first request fails, the others still answer") {
+  Fixture f;
+  fail_temperatures(f.mock, 0.1, 0.3, 429);  // the first request (0.2)
+  Json r = f.complete({{"prefix", "# mock-reply:v{temperature}\nx = "}, {"options", {{"n", 3}}}});
+  INFO(r.dump());
+  REQUIRE(r.contains("result"));
+  CHECK(r["result"]["candidates"] ==
+        Json::array({with_temperature("v", 0.2 + 0.8 / 3), with_temperature("v", 0.2 + 1.6 / 3)}));
+  CHECK(r["result"]["text"] == r["result"]["candidates"][0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.mock.requests().size() == 3);  // a rate limit is not retried
+}
+
+TEST_CASE("n=3: when every request fails, the answer is the first request's error, nothing retried") {
+  Fixture f;
+  f.mock.set_responder([](const RecordedRequest& q) {
+    Json b = Json::parse(q.body);
+    // The first request (0.2) is rate limited, the others fail with a server error.
+    if (b["temperature"].get<double>() < 0.3) {
+      Response e = Response::body(429, Json{{"error", {{"code", "1302"}, {"message", "mock: slow down"}}}}.dump());
+      e.headers.emplace_back("Retry-After", "2");
+      return e;
+    }
+    return Response::body(500, Json{{"error", {{"code", "500"}, {"message", "mock: internal"}}}}.dump());
+  });
+  Json r = f.complete({{"prefix", "x = "}, {"options", {{"n", 3}}}});
+  INFO(r.dump());
+  REQUIRE(r.contains("error"));
+  CHECK(r["error"]["code"] == -32001);
+  CHECK(r["error"]["data"]["kind"] == "rate_limit");
+  CHECK(r["error"]["data"]["retry_after_ms"] == 2000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.mock.requests().size() == 3);
+}
+
 TEST_CASE("stream:true sends chat/delta with the raw text; the result's text is the cleaned one") {
   Fixture f;
   std::vector<Json> notes;
