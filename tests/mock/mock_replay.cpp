@@ -597,7 +597,8 @@ Response provider_replay(const RecordedRequest& request) {
         const std::string suffix = between(user, "<code_after_cursor>", "</code_after_cursor>");
         const std::string lang = between(user, "Language: ", "\n");
         directive_text = prefix;
-        fim_text = "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang, body) + "\n```";
+        fim_text =
+            "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang, body) + "\n```";
       }
     }
   } else if (ends_with("/completions")) {
