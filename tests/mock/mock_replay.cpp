@@ -217,8 +217,12 @@ std::string openai_chunk(const Plan& p, const Json& delta, const Json& finish, c
 
 // OpenAI-style `/completions` (text_completion) chunk.
 std::string completions_chunk(const Plan& p, const std::string& text, const Json& finish, const Json* usage) {
-  Json j = {{"id", "cmpl-mock"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", p.model},
-            {"choices", Json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
+  Json j = {
+      {"id", "cmpl-mock"},
+      {"object", "text_completion"},
+      {"created", 1700000000},
+      {"model", p.model},
+      {"choices", Json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
   if (usage) j["usage"] = *usage;
   return "data: " + j.dump() + "\n\n";
 }
@@ -370,8 +374,8 @@ std::string whole_body(const Plan& p, const Directives& d) {
         std::string text = i == 0 ? content : content + " /*alt " + std::to_string(i) + "*/";
         choices.push_back({{"index", i}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", d.finish}});
       }
-      return Json{{"id", "cmpl-mock"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", p.model},
-                  {"choices", choices}, {"usage", usage_openai(p, total)}}
+      return Json{{"id", "cmpl-mock"}, {"object", "text_completion"}, {"created", 1700000000},
+                  {"model", p.model},  {"choices", choices},          {"usage", usage_openai(p, total)}}
           .dump();
     }
     case Vendor::dashscope: {
@@ -461,8 +465,8 @@ std::string fim_reply(const std::string& prefix, const std::string& suffix, cons
     }
     return out;
   }
-  return "<fim lang=" + language + " prefix=" + std::to_string(prefix.size()) + " suffix=" +
-         std::to_string(suffix.size()) + ">";
+  return "<fim lang=" + language + " prefix=" + std::to_string(prefix.size()) +
+         " suffix=" + std::to_string(suffix.size()) + ">";
 }
 
 Response zhipu_error(int status, const std::string& code, const std::string& message) {
@@ -493,13 +497,15 @@ std::optional<Response> check_codegeex(const Json& body) {
   if (extra.contains("contexts")) {
     if (!extra["contexts"].is_array()) return zhipu_error(400, "1210", "mock: extra.contexts must be an array");
     for (const auto& c : extra["contexts"]) {
-      if (!c.is_object() || !c.contains("path") || !c["path"].is_string() || !c.contains("code") || !c["code"].is_string())
+      if (!c.is_object() || !c.contains("path") || !c["path"].is_string() || !c.contains("code") ||
+          !c["code"].is_string())
         return zhipu_error(400, "1210", "mock: extra.contexts[] needs path and code strings");
     }
   }
   for (const char* k : {"temperature", "top_p"}) {
     if (body.contains(k) && body[k].is_number() && (body[k].get<double>() <= 0 || body[k].get<double>() >= 1))
-      return zhipu_error(400, "1214", std::string("mock: ") + k + " must be in the open interval (0, 1) for codegeex-4");
+      return zhipu_error(400, "1214",
+                         std::string("mock: ") + k + " must be in the open interval (0, 1) for codegeex-4");
   }
   return std::nullopt;
 }
@@ -586,8 +592,7 @@ Response provider_replay(const RecordedRequest& request) {
       if (auto bad = check_codegeex(body)) return *bad;
       const Json& t = body["extra"]["target"];
       directive_text = t["code_prefix"].get<std::string>();
-      fim_text =
-          fim_reply(directive_text, t["code_suffix"].get<std::string>(), t["language"].get<std::string>(), body);
+      fim_text = fim_reply(directive_text, t["code_suffix"].get<std::string>(), t["language"].get<std::string>(), body);
     } else {
       messages = body.value("messages", Json::array());
       const std::string user = last_user_text(messages);
@@ -597,17 +602,24 @@ Response provider_replay(const RecordedRequest& request) {
         const std::string suffix = between(user, "<code_after_cursor>", "</code_after_cursor>");
         const std::string lang = between(user, "Language: ", "\n");
         directive_text = prefix;
-        fim_text =
-            "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang, body) + "\n```";
+        fim_text = "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang, body) + "\n```";
       }
     }
   } else if (ends_with("/completions")) {
     p.vendor = Vendor::completions;
     p.stream = body.value("stream", false);
     if (!body.contains("prompt") || !body["prompt"].is_string())
-      return Response::body(400, Json{{"error", {{"message", "mock: prompt must be a string"}, {"type", "invalid_request_error"}, {"code", "invalid_prompt"}}}}.dump());
+      return Response::body(400, Json{{"error",
+                                       {{"message", "mock: prompt must be a string"},
+                                        {"type", "invalid_request_error"},
+                                        {"code", "invalid_prompt"}}}}
+                                     .dump());
     if (body.contains("suffix") && !body["suffix"].is_string())
-      return Response::body(400, Json{{"error", {{"message", "mock: suffix must be a string"}, {"type", "invalid_request_error"}, {"code", "invalid_suffix"}}}}.dump());
+      return Response::body(400, Json{{"error",
+                                       {{"message", "mock: suffix must be a string"},
+                                        {"type", "invalid_request_error"},
+                                        {"code", "invalid_suffix"}}}}
+                                     .dump());
     p.n = body.contains("n") && body["n"].is_number_integer() ? std::clamp(body["n"].get<int>(), 1, 8) : 1;
     directive_text = body["prompt"].get<std::string>();
     fim_text = fim_reply(directive_text, body.value("suffix", ""), "", body);
