@@ -135,7 +135,8 @@ struct LspServer::Job {
   bool begun = false;
   int64_t core_id = 0;
   bool done = false;
-  std::string text;  // the answer so far
+  std::string outcome;  // "done", "cancelled" or "failed", once done (the progress end's message)
+  std::string text;     // the answer so far
   std::unique_ptr<asio::steady_timer> report_timer;
   bool report_pending = false;
   std::chrono::steady_clock::time_point last_report{};
@@ -717,17 +718,18 @@ void LspServer::start_job(std::shared_ptr<Job> job) {
   job->report_timer = std::make_unique<asio::steady_timer>(io_);
   if (!job->token_ready && caps_.work_done_progress) {
     job->work_done_token = "glm-" + std::to_string(job->id);
-    std::weak_ptr<Job> weak = job;
+    // The job is held until the client answers: a token it created is always ended, even when the
+    // answer arrived before the client's reply (a fast model): then begin and end follow at once.
     request_client("window/workDoneProgress/create", {{"token", job->work_done_token}},
-                   [this, weak](const Json&, const Json& error) {
-                     auto j = weak.lock();
-                     if (!j || !error.is_null() || j->done) return;
+                   [this, j = job](const Json&, const Json& error) {
+                     if (!error.is_null()) return;
                      j->token_ready = true;
                      progress(j, {{"kind", "begin"},
                                   {"title", j->title},
-                                  {"cancellable", true},
+                                  {"cancellable", !j->done},
                                   {"message", std::filesystem::path(j->path).filename().string()}});
                      j->begun = true;
+                     if (j->done) return progress(j, {{"kind", "end"}, {"message", j->outcome}});
                      if (!j->text.empty()) job_report(j);
                    });
   } else if (job->token_ready) {
@@ -806,13 +808,11 @@ void LspServer::job_done(const std::shared_ptr<Job>& job, const Json* result, co
   job->done = true;
   if (job->report_timer) job->report_timer->cancel();
   jobs_.erase(job->id);
-  if (job->begun) {
-    std::string how = result                                                    ? "done"
-                      : !error                                                  ? "cancelled"
-                      : error->value("code", 0) == rpc::code::request_cancelled ? "cancelled"
-                                                                                : "failed";
-    progress(job, {{"kind", "end"}, {"message", how}});
-  }
+  job->outcome = result                                                    ? "done"
+                 : !error                                                  ? "cancelled"
+                 : error->value("code", 0) == rpc::code::request_cancelled ? "cancelled"
+                                                                           : "failed";
+  if (job->begun) progress(job, {{"kind", "end"}, {"message", job->outcome}});
   if (error) {
     if (error->value("code", 0) == rpc::code::request_cancelled) return;
     std::string kind =

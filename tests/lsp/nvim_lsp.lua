@@ -179,7 +179,11 @@ check(answer:find('return a + b', 1, true), 'the answer quotes the selection (mo
 check(vim.api.nvim_buf_get_name(0):find('glm%-server/answers/'), 'the answer lives in the cache directory')
 vim.cmd('close')
 
--- Progress was reported while the answer streamed: begin (GLM: Explain), the text so far, end.
+-- Progress was reported while the answer streamed: begin (GLM: Explain), the text so far, end. (The
+-- end may arrive just after the document opened.)
+wait(function()
+  return #progress > 0 and progress[#progress].kind == 'end'
+end, 'the end of the progress')
 check(#progress >= 2 and progress[1].kind == 'begin' and progress[1].title == 'GLM: Explain', 'progress began')
 check(progress[#progress].kind == 'end' and progress[#progress].message == 'done', 'progress ended')
 
