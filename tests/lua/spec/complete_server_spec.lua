@@ -118,3 +118,37 @@ T.test('an upstream error is told once and nothing is shown', function()
     T.eq(c.snap().ghost, false)
   end)
 end)
+
+T.test('next candidate: glm-server asks CodeGeeX for 3 and the ghost text cycles through them', function()
+  with_child(setup(), function(c)
+    -- The mock writes the request's temperature into its answer: each candidate request differs.
+    c.lua('G.buffer("python", { "# mock-reply:x = {temperature}", "" })')
+    c.input('GA')
+    local s = c.wait(ghost_shown, 5000, 'ghost text')
+    local first = s.ghost[1]
+    T.ok(first:match('^x = 0%.%d+$'), 'first suggestion: ' .. first)
+    local n0 = #fim_requests()
+    -- Shown: the candidate and, after it, its place among them.
+    local function shown(k, n)
+      return function(snap)
+        return snap.ghost and snap.ghost[1]:match('^x = 0%.%d+ %(' .. k .. '/' .. n .. '%)$') and snap.ghost[1]
+      end
+    end
+    c.input('<M-]>')
+    local second = c.wait(shown(2, 3), 5000, 'the second of 3 candidates').ghost[1]
+    T.eq(#fim_requests() - n0, 3, 'one upstream request per candidate')
+    local temps = {}
+    for _, req in ipairs(vim.list_slice(fim_requests(), n0 + 1)) do
+      temps[#temps + 1] = req.json.temperature
+    end
+    table.sort(temps)
+    T.ok(temps[1] < temps[2] and temps[2] < temps[3], 'spread temperatures: ' .. vim.inspect(temps))
+    -- Cycling on goes through the third and back to the first, with no further request.
+    c.input('<M-]>')
+    local third = c.wait(shown(3, 3), 2000, 'the third candidate').ghost[1]
+    T.ok(third:sub(1, 9) ~= second:sub(1, 9), 'a different third candidate: ' .. third)
+    c.input('<M-]>')
+    T.eq(c.wait(shown(1, 3), 2000, 'back to the first').ghost[1], first .. ' (1/3)')
+    T.eq(#fim_requests() - n0, 3, 'no request while cycling')
+  end)
+end)
