@@ -252,6 +252,10 @@ TEST_CASE("lsp: Explain streams work-done progress and opens the answer with sho
   REQUIRE(c.wait([&] { return c.find_request("window/showDocument") != nullptr; }));
   // Progress: created, begun, reported with the text so far, ended.
   REQUIRE(c.find_request("window/workDoneProgress/create"));
+  c.wait([&] {
+    return !c.notes.empty() && c.notes.back()["method"] == "$/progress" &&
+           c.notes.back()["params"]["value"]["kind"] == "end";
+  });
   std::vector<std::string> kinds;
   std::string last_report;
   for (const auto& n : c.notes) {
@@ -400,11 +404,16 @@ TEST_CASE("lsp: an upstream failure in a command is shown with its kind; progres
   const Json& m = c.find_note("window/showMessage")->at("params");
   CHECK(m["type"] == 1);
   CHECK_THAT(m["message"].get<std::string>(), Catch::Contains("(auth)"));
-  bool ended = false;
-  for (const auto& n : c.notes)
-    if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "end")
-      ended = n["params"]["value"]["message"] == "failed";
-  CHECK(ended);
+  // The progress ends "failed" (maybe just after the message: the failure can come before the client
+  // has accepted the progress token).
+  std::string end_message;
+  CHECK(c.wait([&] {
+    for (const auto& n : c.notes)
+      if (n["method"] == "$/progress" && n["params"]["value"]["kind"] == "end")
+        end_message = n["params"]["value"]["message"];
+    return !end_message.empty();
+  }));
+  CHECK(end_message == "failed");
 }
 
 TEST_CASE("lsp: a command can be cancelled through its progress token") {
