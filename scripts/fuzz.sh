@@ -35,6 +35,7 @@ mkdir -p "$seeds"/{framing,sse,server,lsp} $dir/corpus $dir/artifacts $dir/logs
 cp fuzz/seeds/framing/* "$seeds/framing/"
 cp fuzz/seeds/server/* "$seeds/server/"
 cp fuzz/seeds/lsp/* "$seeds/lsp/"
+cp fuzz/seeds/sse/* "$seeds/sse/"
 for d in fuzz/seeds/provider_*; do mkdir -p "$seeds/${d##*/}" && cp "$d"/* "$seeds/${d##*/}/"; done
 for f in tests/fixtures/*/*.http; do
   p=$(basename "$(dirname "$f")")

@@ -267,7 +267,13 @@ SseParser::Status SseParser::finish(Handler& handler, bool lenient) {
   }
   if (lenient && !overflow_) {
     if (phase_ == Phase::raw) {
-      handler.on_non_sse_body(sanitize_utf8(raw_, scratch_));
+      // The cap holds for what the handler gets, as for event data: U+FFFD for each invalid byte can
+      // make the repaired body up to three times the raw one.
+      std::string_view body = sanitize_utf8(raw_, scratch_);
+      if (body.size() > max_buffer_)
+        enter_overflow();
+      else
+        handler.on_non_sse_body(body);
     } else if (phase_ == Phase::sse) {
       // Servers that omit the final blank line (or the final line end) still meant that event.
       if (!pending_.empty()) {

@@ -281,6 +281,24 @@ TEST_CASE("bare JSON error body is delivered once, as a non-SSE body, only at fi
   }
 }
 
+TEST_CASE("a non-SSE body is within the cap after UTF-8 repair, else overflow (found by fuzz_sse)", "[sse][raw]") {
+  // 42 raw bytes fit a 64-byte cap; each invalid byte becomes U+FFFD (3 bytes): 122 bytes repaired.
+  const std::string body = "{" + std::string(40, '\x8d') + "}";
+  SseParser parser(64);
+  Recorder rec;
+  CHECK(parser.feed(body, rec) == Status::ok);
+  CHECK(parser.finish(rec) == Status::overflow);
+  CHECK(rec.bodies.empty());
+  // A repaired body that fits is delivered, repaired.
+  SseParser roomy(200);
+  Recorder ok;
+  CHECK(roomy.feed(body, ok) == Status::ok);
+  CHECK(roomy.finish(ok) == Status::ok);
+  REQUIRE(ok.bodies.size() == 1);
+  CHECK(ok.bodies[0].size() == 122);
+  CHECK(ok.bodies[0].substr(1, 3) == "\xEF\xBF\xBD");
+}
+
 TEST_CASE("raw body keeps leading whitespace and drops only the start-of-stream BOM", "[sse][raw]") {
   auto out = run_whole(kPrettyJsonErrorBody);
   REQUIRE(out.rec.bodies.size() == 1);
