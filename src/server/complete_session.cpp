@@ -9,6 +9,7 @@
 
 #include "providers/provider_common.hpp"
 #include "rpc/json_text.hpp"
+#include "server/param_fields.hpp"
 #include "server/upstream_error.hpp"
 
 namespace glm {
@@ -17,20 +18,8 @@ namespace {
 
 using rpc::invalid_params;
 
-const Json* field(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::string string_field(const Json& obj, const char* key, const std::string& path, bool required) {
-  const Json* v = field(obj, key);
-  if (!v) {
-    if (required) throw invalid_params(path + key + ": required");
-    return {};
-  }
-  if (!v->is_string()) throw invalid_params(path + key + ": expected a string");
-  return v->get<std::string>();
-}
+using param_fields::field;
+using param_fields::string_field;
 
 Json usage_json(const std::optional<Usage>& u) {
   if (!u) return nullptr;

@@ -3,6 +3,7 @@
 
 #include "core/prompts.hpp"
 #include "core/tool_calls.hpp"
+#include "server/param_fields.hpp"
 #include "server/server.hpp"
 
 namespace glm {
@@ -10,20 +11,8 @@ namespace {
 
 using rpc::invalid_params;
 
-const Json* field(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::string string_field(const Json& obj, const char* key, const std::string& path, bool required) {
-  const Json* v = field(obj, key);
-  if (!v) {
-    if (required) throw invalid_params(path + key + ": required");
-    return {};
-  }
-  if (!v->is_string()) throw invalid_params(path + key + ": expected a string");
-  return v->get<std::string>();
-}
+using param_fields::field;
+using param_fields::string_field;
 
 void parse_model(const Json& params, const Config& config, ChatRequest& req) {
   std::string model = string_field(params, "model", "", false);
