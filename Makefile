@@ -9,11 +9,14 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 all: build
 
-# Configure once; later runs only rebuild (an existing build dir keeps its own settings).
-$(BUILD)/CMakeCache.txt:
+# Configure once; later runs only rebuild (an existing build dir keeps its own settings). The stamp is a
+# file CMake writes only when configuring succeeded, so a configure that failed (say, a library not yet
+# installed) is simply retried by the next `make` instead of leaving a cache with no build files.
+STAMP := $(BUILD)/CMakeFiles/Makefile.cmake
+$(STAMP):
 	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
-build: $(BUILD)/CMakeCache.txt doc/tags
+build: $(STAMP) doc/tags
 	cmake --build $(BUILD) --target glm-server -j $(JOBS)
 
 # Help tags, so `:help glm` works with plugin managers that do not run :helptags themselves (packer,
@@ -29,7 +32,7 @@ test:
 	./scripts/test.sh
 
 # Only the headless Neovim suite.
-test-lua: $(BUILD)/CMakeCache.txt
+test-lua: $(STAMP)
 	cmake --build $(BUILD) --target glm-server glm-mock-provider -j $(JOBS)
 	tests/lua/run.sh $(BUILD)/glm-server $(BUILD)/glm-mock-provider
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The one test command (README): installs what is missing, builds glm-server twice (release-ish and
-# ASan+UBSan) and runs every test suite under both: C++ unit and protocol tests, the Neovim suite
-# against the real server and the mock provider, the tmux end-to-end tests, the LSP clients (Neovim,
+# The one test command (README): installs what is missing, builds glm-server twice (the users' Release
+# build through `make`, and ASan+UBSan with -Werror) and runs every test suite under both: C++ unit and
+# protocol tests, the Neovim suite against the real server and the mock provider, the tmux end-to-end tests, the LSP clients (Neovim,
 # Emacs/eglot, vscode-languageserver-protocol), after a formatting check and before a bounded fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +12,18 @@ status=0
 echo "== format"
 ./scripts/check-format.sh || status=1
 for cfg in release asan; do
-  dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
-  if [ $cfg = asan ]; then dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DGLM_SANITIZE=ON); fi
+  if [ $cfg = release ]; then
+    # Exactly what users build: `make` (plugin managers' build step; Release, -O3, no -Werror) from this
+    # checkout, then the tests into the same directory.
+    dir=build
+    echo "== make (the users' build: $dir, Release)"
+    make --no-print-directory build BUILD=$dir
+  else
+    # Warnings are errors here (GLM_WERROR), never in the users' build.
+    dir=build-asan
+    cmake -S . -B $dir -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGLM_SANITIZE=ON -DGLM_WERROR=ON >/dev/null
+  fi
   echo "== $cfg build ($dir)"
-  cmake -S . -B $dir -G Ninja "${flags[@]}" >/dev/null
   cmake --build $dir -j "$jobs"
   echo "== $cfg tests"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
