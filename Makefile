@@ -1,11 +1,14 @@
 # Thin wrappers around CMake. `make` is what plugin managers run as the build step
-# (lazy.nvim `build = "make"`, packer `run = "make"`): it builds build/glm-server.
+# (lazy.nvim `build = "make"`, packer `run = "make"`): it builds build/glm-server (and the mock provider
+# that ./scripts/run.sh's demo mode answers from). `make install` copies glm-server to $(PREFIX)/bin, where
+# other editors' LSP configurations find it (docs/lsp.md).
 BUILD ?= build
+PREFIX ?= $(HOME)/.local
 BUILD_TYPE ?= Release
 JOBS ?= 2
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all build helptags test test-lua deps clean
+.PHONY: all build install helptags test test-lua deps clean
 
 all: build
 
@@ -17,7 +20,11 @@ $(STAMP):
 	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
 build: $(STAMP) doc/tags
-	cmake --build $(BUILD) --target glm-server -j $(JOBS)
+	cmake --build $(BUILD) --target glm-server glm-mock-provider -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@echo "glm-server installed as $(PREFIX)/bin/glm-server"
 
 # Help tags, so `:help glm` works with plugin managers that do not run :helptags themselves (packer,
 # native packages). Rebuilt when doc/glm.txt changes; skipped with a note when nvim is not on PATH.

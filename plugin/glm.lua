@@ -90,6 +90,31 @@ cmd('GlmLog', function()
   require('glm').open_log()
 end, { desc = 'Open the glm-server log' })
 
+-- Started by ./scripts/run.sh (g:glm_launch): inline completion when the launch turns it on (demo mode),
+-- and a banner that says where demo answers come from. The user's own setup() is left as it is.
+if type(vim.g.glm_launch) == 'table' then
+  vim.api.nvim_create_autocmd('VimEnter', {
+    group = vim.api.nvim_create_augroup('glm_launch', { clear = true }),
+    once = true,
+    callback = function()
+      local config = require('glm.config')
+      if config.get().complete.enabled then
+        require('glm.complete').setup()
+      end
+      if config.demo() then
+        vim.defer_fn(function()
+          -- One line that fits (a longer one would stop at a hit-enter prompt); :messages keeps it.
+          local rest = (': a bundled mock answers, not a model. Set ZHIPUAI_API_KEY to leave.'):sub(
+            1,
+            math.max(0, vim.o.columns - 15)
+          )
+          vim.api.nvim_echo({ { 'GLM demo mode', 'WarningMsg' }, { rest } }, true, {})
+        end, 50)
+      end
+    end,
+  })
+end
+
 vim.api.nvim_create_autocmd('VimLeavePre', {
   group = vim.api.nvim_create_augroup('glm_exit', { clear = true }),
   callback = function()

@@ -193,7 +193,31 @@ local function check(value, spec, path)
   return nil
 end
 
-M.values = vim.deepcopy(M.defaults)
+-- What ./scripts/run.sh sets for this session (g:glm_launch, before the user's init): the model it was
+-- asked for (GLM_MODEL), the server of another build directory, and demo mode. Applied over the defaults
+-- and over whatever the user's setup() says, so that neither undoes the other (doc/glm.txt, glm-run).
+local function launch()
+  local l = vim.g.glm_launch
+  return type(l) == 'table' and l or {}
+end
+
+local function compose(opts)
+  local l = launch()
+  local values = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts, l.options or {})
+  -- Free-form tables replace rather than merge element-wise where merging lists makes no sense.
+  if opts.server and opts.server.args then
+    values.server.args = vim.deepcopy(opts.server.args)
+  end
+  return values
+end
+
+-- True when this Neovim was started by ./scripts/run.sh in demo mode (no provider key: the answers come
+-- from the bundled mock provider).
+function M.demo()
+  return launch().demo == true
+end
+
+M.values = compose({})
 
 -- Returns nil on success, or the error message (already shown to the user) on failure; the previous
 -- values stay in effect on failure.
@@ -215,11 +239,7 @@ function M.setup(opts)
     vim.notify('glm.setup: ' .. err, vim.log.levels.ERROR, { title = 'glm' })
     return err
   end
-  -- Free-form tables replace rather than merge element-wise where merging lists makes no sense.
-  M.values = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts)
-  if opts.server and opts.server.args then
-    M.values.server.args = vim.deepcopy(opts.server.args)
-  end
+  M.values = compose(opts)
   return nil
 end
 

@@ -23,9 +23,10 @@ cat >"$tmp/bin/cmake" <<SH
 if [ "\$1" = "--build" ]; then
   for i in 1 2 3 4; do echo "[\$i/4] Building CXX object fake_\$i.o"; sleep 0.5; done
   ln -sf "$server" "\$2/glm-server"
+  ln -sf "$mock" "\$2/glm-mock-provider"
 else
   while [ \$# -gt 0 ]; do [ "\$1" = "-B" ] && dir=\$2; shift; done
-  mkdir -p "\$dir" && echo "# stand-in" >"\$dir/CMakeCache.txt" && echo "-- Configuring done"
+  mkdir -p "\$dir/CMakeFiles" && echo "# stand-in" >"\$dir/CMakeFiles/Makefile.cmake" && echo "-- Configuring done"
 fi
 SH
 chmod +x "$tmp/bin/cmake"

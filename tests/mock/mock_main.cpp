@@ -1,7 +1,8 @@
 // glm-mock-provider: the mock provider as a process, for the Lua/Neovim and shell e2e tests.
-//   glm-mock-provider [--lifetime-s N] [--record FILE]
+//   glm-mock-provider [--lifetime-s N] [--record FILE] [--demo]
 // Prints `PORT <n>` as its first stdout line once listening on 127.0.0.1. Every request is answered by
-// provider_replay() (directives: see mock_server.hpp). Exits 0 on SIGTERM/SIGINT/SIGHUP, when stdin (a
+// provider_replay() (directives: see mock_server.hpp); with --demo by its demo answers (mock_demo.cpp),
+// which is what ./scripts/run.sh starts when no provider key is set. Exits 0 on SIGTERM/SIGINT/SIGHUP, when stdin (a
 // pipe, socket or terminal) reaches EOF, or after N seconds (default 600, 0 = no limit), so a forgotten
 // mock never outlives its test run for long.
 #include <poll.h>
@@ -23,7 +24,7 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: glm-mock-provider [--lifetime-s N] [--record FILE]\n");
+  std::fprintf(stderr, "usage: glm-mock-provider [--lifetime-s N] [--record FILE] [--demo]\n");
   return 2;
 }
 
@@ -40,6 +41,7 @@ bool watch_stdin() {
 int main(int argc, char** argv) {
   long lifetime_s = 600;
   std::string record_path;
+  bool demo = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--lifetime-s" && i + 1 < argc) {
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
       if (*end != '\0' || lifetime_s < 0) return usage();
     } else if (arg == "--record" && i + 1 < argc) {
       record_path = argv[++i];
+    } else if (arg == "--demo") {
+      demo = true;
     } else {
       return usage();
     }
@@ -78,6 +82,8 @@ int main(int argc, char** argv) {
 
   try {
     glm::mock::MockServer server;
+    if (demo)
+      server.set_responder([](const glm::mock::RecordedRequest& r) { return glm::mock::provider_replay(r, true); });
     if (record.is_open()) {
       // Runs on the server's loop thread only.
       server.set_on_request([&record](const glm::mock::RecordedRequest& r) {

@@ -559,7 +559,7 @@ void gzip_steps(Response& r, const std::string& mode) {
 
 }  // namespace
 
-Response provider_replay(const RecordedRequest& request) {
+Response provider_replay(const RecordedRequest& request, bool demo) {
   const std::string path = request.path();
   auto ends_with = [&](std::string_view suffix) {
     return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -583,6 +583,7 @@ Response provider_replay(const RecordedRequest& request) {
   // Fill-in-the-middle: the text the reply is made of, and the text directives are read from.
   std::optional<std::string> fim_text;
   std::string directive_text;
+  std::string fim_language;  // for the demo's answer
   if (ends_with("/chat/completions")) {
     p.vendor = path.find("/paas/") != std::string::npos ? Vendor::zhipu : Vendor::openai;
     p.stream = body.value("stream", false);
@@ -592,6 +593,7 @@ Response provider_replay(const RecordedRequest& request) {
       if (auto bad = check_codegeex(body)) return *bad;
       const Json& t = body["extra"]["target"];
       directive_text = t["code_prefix"].get<std::string>();
+      fim_language = t["language"].get<std::string>();
       fim_text = fim_reply(directive_text, t["code_suffix"].get<std::string>(), t["language"].get<std::string>(), body);
     } else {
       messages = body.value("messages", Json::array());
@@ -602,6 +604,7 @@ Response provider_replay(const RecordedRequest& request) {
         const std::string suffix = between(user, "<code_after_cursor>", "</code_after_cursor>");
         const std::string lang = between(user, "Language: ", "\n");
         directive_text = prefix;
+        fim_language = lang;
         fim_text = "Here is the code to insert:\n```" + lang + "\n" + fim_reply(prefix, suffix, lang, body) + "\n```";
       }
     }
@@ -657,6 +660,17 @@ Response provider_replay(const RecordedRequest& request) {
     d = Directives{};
     text = "Tool said: " + message_text(messages.back().value("content", Json("")));
   }
+  if (demo) {
+    // ./scripts/run.sh without a key: answers a person can try the plugin with (mock_demo.cpp); no
+    // directive applies.
+    d = Directives{};
+    if (fim_text) {
+      fim_text = demo_fim_reply(directive_text, fim_language);
+    } else if (!after_tool) {
+      text = demo_chat_reply(last_user_text(messages));
+      d.delay_ms = 15;  // streams visibly, as a model would
+    }
+  }
   if (d.error) return error_response(p.vendor, d);
 
   p.prompt_tokens = int64_t(text.size() / 4 + 1);
@@ -679,7 +693,7 @@ Response provider_replay(const RecordedRequest& request) {
       echo.erase(at, end == std::string::npos ? std::string::npos : end - at);
       while (!echo.empty() && echo.back() == ' ') echo.pop_back();
     }
-    p.content = split_echo(after_tool ? text : "You said: " + echo);
+    p.content = split_echo(after_tool || demo ? text : "You said: " + echo);
     if (!d.tool.empty() && (p.vendor == Vendor::openai || p.vendor == Vendor::zhipu)) {
       p.tool_name = d.tool;
       p.tool_args = Json{{"q", echo}}.dump();

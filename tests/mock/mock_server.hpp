@@ -132,8 +132,14 @@ struct RecordedRequest {
   std::string header(const std::string& lowercase_name) const;  // first value or ""
 };
 
-// The provider-aware default responder (see the top of this file).
-Response provider_replay(const RecordedRequest& request);
+// The provider-aware default responder (see the top of this file). `demo`: the answers of
+// `glm-mock-provider --demo` (mock_demo.cpp) instead of the echo, and no directives.
+Response provider_replay(const RecordedRequest& request, bool demo = false);
+
+// The demo's answer texts (mock_demo.cpp): to the last user message of a chat, and to a fill-in-the-middle
+// request with this prefix in this language.
+std::string demo_chat_reply(const std::string& user);
+std::string demo_fim_reply(const std::string& prefix, const std::string& language);
 
 // One request as a JSON line (for --record).
 std::string to_json_line(const RecordedRequest& request);
