@@ -152,8 +152,12 @@ function M.stream(reply, session)
       return
     end
     if state.follow and state.mark then
+      -- The user moved the cursor or scrolled back up. A top line further down is Neovim's own doing:
+      -- it scrolls to keep the cursor in view when wrapped or concealed text takes other rows than
+      -- this file's estimate on 0.7 (no nvim_win_text_height), and that must not stop the following,
+      -- or the finished float keeps its first lines scrolled out of view above blank rows.
       local row = api.nvim_win_get_cursor(w)[1]
-      if row ~= state.mark.row or vim.fn.line('w0', w) ~= state.mark.top then
+      if row ~= state.mark.row or vim.fn.line('w0', w) < state.mark.top then
         state.follow = false
       end
     end

@@ -46,6 +46,11 @@ check "the user's setup() is kept (float width 61, debounce 77)" wait_for 'glm-o
 keys ':GlmAsk what is this?' Enter
 check ":GlmAsk: the demo's answer on screen" wait_for 'GLM demo mode\.\*\* glm\.nvim is running on its' 10
 check ":GlmAsk: the question echoed" wait_for 'You asked: what is this\?' 5
+check ":GlmAsk: the answer finished" wait_for 'demo/glm-4\.6 · [0-9]+ in / [0-9]+ out tokens' 10
+# The finished float shows the answer from its first line (the first line wraps in 61 columns; on 0.7
+# the float once kept it scrolled out of view above blank rows).
+float_top() { screen | grep -A1 '╭' | tail -1 | grep -q '│\*\*GLM demo mode\.\*\* glm\.nvim is running'; }
+check ":GlmAsk: the float's top row is the answer's first line" float_top
 check ":GlmAsk: the float has the user's width (61 columns inside the border)" \
   sh -c "tmux -S '$sock' capture-pane -p -t '$session' | grep -qE '╭─{61}╮'"
 keys q
