@@ -1,5 +1,7 @@
 #include "core/fim_clean.hpp"
 
+#include "core/extract.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -110,27 +112,6 @@ void cut_special_tokens(std::string& s) {
 
 // ---- step 2: chat-model wrapping ----------------------------------------------------------------
 
-void strip_think(std::string& s) {
-  for (;;) {
-    size_t open = s.find("<think>");
-    size_t close = s.find("</think>");
-    if (open == std::string::npos && close == std::string::npos) return;
-    size_t at;
-    if (open == std::string::npos || close < open) {
-      s.erase(0, close + 8);  // the opening tag was eaten upstream: everything before is thought
-      at = 0;
-    } else if (close == std::string::npos) {
-      s.resize(open);  // still thinking when it stopped
-      return;
-    } else {
-      s.erase(open, close + 8 - open);
-      at = open;
-    }
-    // The line break that separated the thought from the answer.
-    while (at < s.size() && (s[at] == '\n' || s[at] == '\r')) s.erase(at, 1);
-  }
-}
-
 // The prompt's own tags (core/prompts.cpp), echoed back.
 void strip_prompt_tags(std::string& s) {
   if (size_t at = s.find("</code_before_cursor>"); at != std::string::npos) s.erase(0, at + 21);
@@ -141,96 +122,21 @@ void strip_prompt_tags(std::string& s) {
   }
 }
 
-bool is_fence(std::string_view line) { return starts_with(ltrim(line), "```") || starts_with(ltrim(line), "~~~"); }
-
-// The first fenced block's content when the output has one (prose around it is dropped).
+// The first fenced block's content when the output has one (prose around it is dropped), or the
+// one-line form ```code```.
 bool extract_fence(std::string& s) {
-  std::vector<std::string_view> lines = split_lines(s);
-  // One line like ```code``` .
-  if (lines.size() == 1) {
-    std::string_view t = trim(lines[0]);
+  std::string_view t = trim(s);
+  if (t.find('\n') == std::string_view::npos) {
     if (t.size() > 6 && starts_with(t, "```") && ends_with(t, "```")) {
       s = std::string(t.substr(3, t.size() - 6));
       return true;
     }
     return false;
   }
-  size_t open = lines.size();
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (is_fence(lines[i])) {
-      open = i;
-      break;
-    }
-  }
-  if (open == lines.size()) return false;
-  size_t close = lines.size();
-  for (size_t i = open + 1; i < lines.size(); ++i) {
-    if (is_fence(lines[i])) {
-      close = i;
-      break;
-    }
-  }
-  s = join_lines(lines, open + 1, close);
+  std::vector<extract::Block> blocks = extract::fenced_blocks(s);
+  if (blocks.empty()) return false;
+  s = blocks.front().code;
   return true;
-}
-
-bool is_prose_opener(std::string_view line) {
-  std::string l = lower(trim(line));
-  if (l.empty()) return false;
-  static constexpr std::string_view kOpeners[] = {"here is",
-                                                  "here's",
-                                                  "sure",
-                                                  "certainly",
-                                                  "okay",
-                                                  "ok,",
-                                                  "the completion",
-                                                  "the missing",
-                                                  "the code to insert",
-                                                  "the text to insert",
-                                                  "completion:",
-                                                  "output:",
-                                                  "answer:",
-                                                  "insert:",
-                                                  "以下",
-                                                  "这是",
-                                                  "补全",
-                                                  "好的"};
-  for (auto o : kOpeners) {
-    if (starts_with(l, o)) {
-      char last = l.back();
-      // A sentence that introduces what follows; code rarely starts with these words and ends like this.
-      return last == ':' || last == '.' || last == '!' || ends_with(l, "：") || ends_with(l, "。");
-    }
-  }
-  return false;
-}
-
-bool is_prose_closer(std::string_view line) {
-  std::string l = lower(trim(line));
-  static constexpr std::string_view kClosers[] = {"this ",          "explanation", "note:", "note that",
-                                                  "the above",      "in this ",    "i've ", "i have ",
-                                                  "this completes", "这段",        "说明",  "解释"};
-  for (auto c : kClosers) {
-    if (starts_with(l, c)) return true;
-  }
-  return false;
-}
-
-void strip_prose(std::string& s) {
-  std::vector<std::string_view> lines = split_lines(s);
-  size_t from = 0;
-  while (from + 1 < lines.size() && is_prose_opener(lines[from])) {
-    ++from;
-    while (from + 1 < lines.size() && is_blank(lines[from])) ++from;
-  }
-  size_t to = lines.size();
-  for (size_t i = from + 1; i + 1 < lines.size(); ++i) {
-    if (is_blank(lines[i]) && is_prose_closer(lines[i + 1])) {
-      to = i;
-      break;
-    }
-  }
-  if (from != 0 || to != lines.size()) s = join_lines(lines, from, to);
 }
 
 // ---- step 3: text that repeats the prefix --------------------------------------------------------
@@ -544,9 +450,9 @@ std::string clean_completion(std::string_view raw, std::string_view prefix, std:
   std::string s(raw);
   cut_special_tokens(s);
   if (options.chat) {
-    strip_think(s);
+    s = extract::strip_think(s);
     strip_prompt_tags(s);
-    if (!extract_fence(s)) strip_prose(s);
+    if (!extract_fence(s)) s = extract::strip_prose(s);
     // The model re-typed the cursor line's indentation that is already there.
     std::string_view cur = prefix.substr(prefix.rfind('\n') == std::string_view::npos ? 0 : prefix.rfind('\n') + 1);
     if (!cur.empty() && is_blank(cur) && starts_with(s, cur)) s.erase(0, cur.size());
