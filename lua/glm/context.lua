@@ -170,7 +170,9 @@ function attach.file(_, path)
   if path == '' then
     return nil, '#file: give a path, e.g. #file:src/main.c'
   end
-  local full = vim.fn.fnamemodify(vim.fn.expand(path), ':p')
+  -- The path is text: fnamemodify expands a leading ~ and nothing else (expand() would run `=expr`
+  -- and shell backticks pasted into a message).
+  local full = vim.fn.fnamemodify(path, ':p')
   if vim.fn.isdirectory(full) == 1 then
     return nil, '#file:' .. path .. ' is a directory'
   end
