@@ -1,0 +1,48 @@
+#!/bin/sh
+# Issue 15 ("first contact") on a real screen: what a new user sees when something is missing.
+#   * completion errors (no key) stay on screen while typing, next to "-- INSERT --", and the
+#     statusline component says them (15.5)
+#   * error floats offer only to close them; the tests action's float inserts (15.6)
+#   tests/e2e/tmux_first_contact.sh [GLM_SERVER] [GLM_MOCK_PROVIDER]
+# Ends with "N passed, N failed"; exit status non-zero on failure.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+server=${1:-$root/build/glm-server}
+mock=${2:-$root/build/glm-mock-provider}
+. "$here/lib.sh"
+row() { screen | sed -n "${1}p"; }
+# No key for zhipu, whatever the caller's environment holds (the tmux server inherits it).
+unset ZHIPUAI_API_KEY ZAI_API_KEY
+need_binaries
+start_mock
+
+# 15.5: completion with no key for the provider.
+cat >"$tmp/init_nokey.lua" <<LUA
+vim.opt.runtimepath:prepend('$root')
+vim.o.swapfile = false
+vim.o.shortmess = vim.o.shortmess .. 'I'
+vim.o.laststatus = 2
+vim.o.statusline = "%f %{v:lua.require'glm'.complete_status()}"
+require('glm').setup({
+  server = {
+    cmd = '$server',
+    config = { providers = { zhipu = { base_url = 'http://127.0.0.1:$port/api/paas/v4' } } },
+  },
+  complete = { filetypes = { python = true } },
+})
+LUA
+printf 'def f():\n' >"$tmp/f.py"
+start_nvim "$tmp/init_nokey.lua" 100 12 "$tmp/f.py"
+check "completion: neovim started" wait_for 'def f' 10
+keys o
+keys -l 'return'
+check "completion: the error is on the cursor line while typing" \
+  wait_for '^ *return GLM ✗ zhipu: no API key: set ZHIPUAI_API_KEY' 8
+check "completion: the statusline says it" wait_for 'f.py GLM ✗ zhipu: no API key: set ZHIPUAI_API_KEY' 2
+check "completion: next to -- INSERT --" wait_for '^-- INSERT --' 1
+sleep 1
+check "completion: still on screen a second later" wait_for '^ *return GLM ✗ zhipu: no API key' 1
+stop_nvim
+
+finish
