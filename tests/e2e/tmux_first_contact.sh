@@ -43,6 +43,13 @@ check "completion: the statusline says it" wait_for 'f.py GLM ✗ zhipu: no API 
 check "completion: next to -- INSERT --" wait_for '^-- INSERT --' 1
 sleep 1
 check "completion: still on screen a second later" wait_for '^ *return GLM ✗ zhipu: no API key' 1
+
+# 15.6: an error float offers to close it, nothing else.
+keys Escape ':GlmAsk hello' Enter
+wait_for 'Press ENTER' 5 && keys Enter # the error is also told in the command line
+check "error float: the error is on screen" wait_for 'error: zhipu: no API key' 5
+check "error float: it offers q close" wait_for 'q close' 2
+check "error float: no 'continue in a chat', no 'apply'" sh -c "! tmux -S '$sock' capture-pane -p -t $session | grep -E 'continue in a chat|apply the code'"
 stop_nvim
 
 finish

@@ -27,3 +27,68 @@ T.test('#file: and image paths are text: a backtick expression in a message runs
   os.remove(home .. '/' .. name)
   T.ok(content and content:find('tilde', 1, true), '~ expanded: ' .. tostring(content))
 end)
+
+local function float_buf()
+  for _, w in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_get_config(w).relative ~= '' then
+      return api.nvim_win_get_buf(w), w
+    end
+  end
+end
+
+-- Issue 15.6: the tests action's answer goes in below the code it tests, never in its place.
+T.test('tests action: ga inserts the tests below the range, the function stays', function()
+  T.setup()
+  local src = { 'function add(a, b) {', '  return a + b;', '}', '', 'console.log(add(1, 2));' }
+  local buf = T.open_file('fc_tests.js', src)
+  local answer =
+    T.fixture('fc_tests_answer.md', "Tests:\n\n```javascript\ntest('add', () => expect(add(1, 2)).toBe(3));\n```")
+  vim.cmd('1,3GlmAction tests mock:reply_file=' .. answer)
+  T.wait_idle()
+  local fbuf = T.ok(float_buf(), 'a float')
+  T.contains(T.buf_text(fbuf), 'ga insert the code below')
+  T.feed('ga')
+  T.ok(require('glm.preview').current(), 'a preview')
+  T.feed('ga')
+  T.eq(T.lines(buf), {
+    'function add(a, b) {',
+    '  return a + b;',
+    '}',
+    "test('add', () => expect(add(1, 2)).toBe(3));",
+    '',
+    'console.log(add(1, 2));',
+  })
+end)
+
+-- Issue 15.6: an answer that ended without one offers only to close it; the other keys do nothing.
+T.test('error and cancelled floats offer only close; c and ga do not act there', function()
+  T.setup({ model = 'zhipu/glm-4' }) -- no key for zhipu
+  T.open_file('fc_err.lua', { 'local x = 1' })
+  local reply = require('glm').ask('hello')
+  T.wait_idle()
+  T.eq(reply.status, 'error')
+  local fbuf, fwin = float_buf()
+  T.ok(fbuf, 'a float')
+  local text = T.buf_text(fbuf)
+  T.contains(text, 'no API key')
+  T.ok(not text:find('continue in a chat', 1, true), 'no chat offered: ' .. text)
+  T.ok(not text:find('apply', 1, true), 'no apply offered: ' .. text)
+  T.contains(text, 'q close')
+  api.nvim_set_current_win(fwin)
+  pcall(T.feed, 'ga')
+  T.ok(not require('glm.preview').current(), 'ga opened no preview')
+  pcall(T.feed, 'c')
+  T.eq(api.nvim_get_current_buf(), fbuf, 'c opened no chat')
+  -- Cancelled: the same.
+  T.setup()
+  reply = require('glm').ask('slow mock:chunks=50,delay_ms=50')
+  fbuf = float_buf()
+  T.wait(function()
+    return reply.content ~= ''
+  end, 5000, 'first token')
+  reply:cancel()
+  T.wait_idle()
+  T.eq(reply.status, 'cancelled')
+  text = T.buf_text(fbuf)
+  T.ok(not text:find('continue in a chat', 1, true), 'no chat offered: ' .. text)
+end)
