@@ -92,3 +92,62 @@ T.test('error and cancelled floats offer only close; c and ga do not act there',
   text = T.buf_text(fbuf)
   T.ok(not text:find('continue in a chat', 1, true), 'no chat offered: ' .. text)
 end)
+
+-- Issue 15.7: the server's config file is re-read when it changes; :GlmRestart does it on demand.
+T.test('config file: a change restarts the server with it, a broken one keeps the old; :GlmRestart', function()
+  local rpc = require('glm.rpc')
+  local dir = os.getenv('XDG_CONFIG_HOME') .. '/glm-server'
+  local path = dir .. '/config.json'
+  vim.fn.mkdir(dir, 'p')
+  local function write(text)
+    vim.fn.writefile({ text }, path)
+  end
+  local function said(text, level)
+    local found = vim.wait(5000, function()
+      for _, n in ipairs(T.notes) do
+        if n.msg:find(text, 1, true) and (not level or n.level == level) then
+          return true
+        end
+      end
+    end, 5)
+    T.ok(found, 'message ' .. text .. ' in ' .. vim.inspect(T.notes))
+  end
+  local function model_used()
+    local reply = require('glm').ask('which model')
+    T.wait_idle()
+    T.eq(reply.status, 'done', 'answered')
+    return T.last_request().json.model
+  end
+  write('{"default_model": "openai/from-file"}')
+  rpc._poll_ms = 50
+  local opts = T.config()
+  opts.server.config.default_model = nil
+  T.ok(require('glm').setup(opts))
+  local ok, err = pcall(function()
+    T.eq(model_used(), 'from-file')
+    -- A change while an answer streams: the answer ends on the old server, the next uses the new.
+    local slow = require('glm').ask('slow mock:chunks=20,delay_ms=30')
+    write('{"default_model": "openai/changed"}')
+    said('glm: config.json re-read; default model openai/changed')
+    T.wait_idle()
+    T.eq(slow.status, 'done', 'the answer in flight finished')
+    T.eq(model_used(), 'changed')
+    -- A broken file: a clear error, and the running server goes on.
+    write('{"default_model": ')
+    said('glm: config.json changed, but glm-server did not start: ', vim.log.levels.ERROR)
+    said('config.json: invalid JSON', vim.log.levels.ERROR)
+    said('the running server keeps the previous configuration', vim.log.levels.ERROR)
+    T.eq(model_used(), 'changed')
+    write('{"default_model": "openai/third"}')
+    said('default model openai/third')
+    T.notes = {}
+    vim.cmd('GlmRestart')
+    said('glm: glm-server restarted; default model openai/third')
+  end)
+  os.remove(path)
+  if ok then
+    said('config.json removed') -- before the next test
+  end
+  rpc._poll_ms = 1000
+  assert(ok, err)
+end)
