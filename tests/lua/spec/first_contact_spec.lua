@@ -151,3 +151,31 @@ T.test('config file: a change restarts the server with it, a broken one keeps th
   rpc._poll_ms = 1000
   assert(ok, err)
 end)
+
+-- Issue 15: :checkhealth glm names the binary to put in another editor's LSP config.
+T.test(':checkhealth glm prints the glm-server path for an LSP config (installed, else the build)', function()
+  local function health()
+    vim.cmd('silent checkhealth glm')
+    local text = T.buf_text(api.nvim_get_current_buf())
+    vim.cmd('silent! bwipeout!')
+    return text
+  end
+  T.setup()
+  local home = os.getenv('HOME')
+  local fake = T.tmp .. '/home'
+  vim.fn.mkdir(fake .. '/.local/bin', 'p')
+  vim.env.HOME = fake
+  local ok, err = pcall(function()
+    local text = health()
+    T.contains(text, 'glm-server for an LSP config: ' .. vim.fn.fnamemodify(T.server, ':p'))
+    T.contains(text, 'make install')
+    -- Installed (`make install`, PREFIX ~/.local): that path, which survives plugin updates.
+    vim.fn.writefile({ '#!/bin/sh', 'exec ' .. T.server .. ' "$@"' }, fake .. '/.local/bin/glm-server')
+    vim.fn.setfperm(fake .. '/.local/bin/glm-server', 'rwxr-xr-x')
+    text = health()
+    T.contains(text, 'glm-server for an LSP config: ' .. fake .. '/.local/bin/glm-server\n')
+    T.contains(text, ("cmd = { '%s/.local/bin/glm-server', '--lsp' }"):format(fake))
+  end)
+  vim.env.HOME = home
+  assert(ok, err)
+end)
