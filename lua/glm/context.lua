@@ -24,6 +24,10 @@ local function rel(path)
   return path ~= '' and vim.fn.fnamemodify(path, ':~:.') or '(unnamed buffer)'
 end
 
+local function count_lines(lines)
+  return #lines == 1 and '1 line' or (#lines .. ' lines')
+end
+
 local function fence(lines, lang)
   local longest = 2
   for _, l in ipairs(lines) do
@@ -101,7 +105,7 @@ function attach.buffer(src)
   local path = rel(api.nvim_buf_get_name(src.buf))
   return {
     kind = 'buffer',
-    summary = ('#buffer: %s, %d lines'):format(path, #lines),
+    summary = ('#buffer: %s, %s'):format(path, count_lines(lines)),
     body = ('#buffer `%s`:\n%s'):format(path, fence(lines, util.buf_get(src.buf, 'filetype'))),
   }
 end
@@ -187,7 +191,7 @@ function attach.file(_, path)
   local shown = rel(full)
   return {
     kind = 'file',
-    summary = ('#file: %s, %d lines'):format(shown, #lines),
+    summary = ('#file: %s, %s'):format(shown, count_lines(lines)),
     body = ('#file `%s`:\n%s'):format(shown, fence(lines, filetype_of(full))),
   }
 end

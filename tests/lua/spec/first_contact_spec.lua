@@ -179,3 +179,11 @@ T.test(':checkhealth glm prints the glm-server path for an LSP config (installed
   vim.env.HOME = home
   assert(ok, err)
 end)
+
+-- Issue 15.8: "1 line", not "1 lines".
+T.test('attachment summaries say "1 line"', function()
+  local path = T.fixture('fc_one_line.txt', 'only')
+  local _, attachments = require('glm.context').expand('see #file:' .. path, nil, {})
+  T.contains(attachments[1].summary, ', 1 line')
+  T.ok(not attachments[1].summary:find('1 lines', 1, true), attachments[1].summary)
+end)
