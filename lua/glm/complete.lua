@@ -697,6 +697,13 @@ function M.setup()
   end
 end
 
+local SET_BY = {
+  ['complete.enabled'] = 'set by ',
+  ['complete.filetypes'] = 'set by ',
+  ['b:glm_complete'] = 'set by ',
+  [':GlmComplete'] = 'set by ',
+}
+
 -- :GlmComplete on|off|toggle|status. on/off override setup() for every buffer; with a bang (buffer =
 -- true) only for the current buffer (b:glm_complete).
 function M.command(arg, buffer_only)
@@ -704,8 +711,14 @@ function M.command(arg, buffer_only)
   local buf = api.nvim_get_current_buf()
   if arg == 'status' then
     local on, why = M.enabled_for(buf)
-    local last = state.error and ('; the last request failed: ' .. state.error_shown) or ''
-    util.notify(('completion is %s here (%s); %s%s'):format(on and 'on' or 'off', why, state.status, last))
+    local msg = ('completion is %s in this buffer (%s%s)'):format(on and 'on' or 'off', SET_BY[why] or '', why)
+    if on and state.status ~= 'idle' then
+      msg = msg .. (state.status == 'waiting' and '; a request is in flight' or '; a suggestion is shown')
+    end
+    if state.error then
+      msg = msg .. '; the last request failed: ' .. state.error_shown
+    end
+    util.notify(msg)
     return
   end
   local value

@@ -187,3 +187,15 @@ T.test('attachment summaries say "1 line"', function()
   T.contains(attachments[1].summary, ', 1 line')
   T.ok(not attachments[1].summary:find('1 lines', 1, true), attachments[1].summary)
 end)
+
+-- Issue 15.8: :GlmComplete status answers in a sentence (it said "off (complete.enabled); idle").
+T.test(':GlmComplete status says whether completion runs here and why, in a sentence', function()
+  T.ok(require('glm').setup({ complete = { filetypes = { python = true } } }))
+  vim.cmd('enew!')
+  vim.cmd('GlmComplete status')
+  T.eq(T.notes[#T.notes].msg, 'glm: completion is off in this buffer (set by complete.enabled)')
+  vim.bo.filetype = 'python'
+  vim.cmd('GlmComplete status')
+  T.eq(T.notes[#T.notes].msg, 'glm: completion is on in this buffer (set by complete.filetypes)')
+  require('glm').setup({})
+end)
