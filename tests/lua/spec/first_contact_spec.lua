@@ -199,3 +199,11 @@ T.test(':GlmComplete status says whether completion runs here and why, in a sent
   T.eq(T.notes[#T.notes].msg, 'glm: completion is on in this buffer (set by complete.filetypes)')
   require('glm').setup({})
 end)
+
+-- Issue 15.8: the help's install section is right: `make deps` installs, the plugin specs name the owner.
+T.test('doc/glm.txt: make deps installs; the lazy.nvim and packer specs name glm-nvim/glm.nvim', function()
+  local doc = table.concat(vim.fn.readfile(T.root .. '/doc/glm.txt'), '\n')
+  T.ok(not doc:find('`make deps` prints', 1, true), 'make deps installs, it does not print')
+  T.contains(doc, "{ 'glm-nvim/glm.nvim', build = 'make'")
+  T.contains(doc, "use { 'glm-nvim/glm.nvim', run = 'make'")
+end)
