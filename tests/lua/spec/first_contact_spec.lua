@@ -207,3 +207,21 @@ T.test('doc/glm.txt: make deps installs; the lazy.nvim and packer specs name glm
   T.contains(doc, "{ 'glm-nvim/glm.nvim', build = 'make'")
   T.contains(doc, "use { 'glm-nvim/glm.nvim', run = 'make'")
 end)
+
+-- Issue 15.8: a chat started from a range is titled by what the user wrote (else the file and range),
+-- not by the "`path` lines a-b:" line :[range]GlmChat puts first in the message.
+T.test('a chat from a range is titled with the question, else the file and lines', function()
+  T.setup()
+  local _, win = T.open_file('fc_title.lua', { 'local a = 1', 'local b = 2', 'return a + b' })
+  vim.cmd('1,2GlmChat!')
+  local chat = T.say('why two locals?')
+  T.wait_reply(chat)
+  T.eq(chat.title, 'why two locals?')
+  T.eq(api.nvim_buf_get_lines(chat.buf, 0, 1, false)[1], '# why two locals?', 'the header on screen')
+  api.nvim_set_current_win(win)
+  vim.cmd('2,3GlmChat!')
+  chat = require('glm.chat').for_buf(api.nvim_get_current_buf())
+  chat:send()
+  T.wait_reply(chat)
+  T.eq(chat.title, vim.fn.fnamemodify(T.tmp .. '/fc_title.lua', ':~:.') .. ' lines 2-3')
+end)
