@@ -241,7 +241,9 @@ end
 
 local function render()
   local s = state.sugg
-  local annot = #s.candidates > 1 and ('(%d/%d)'):format(s.index, #s.candidates) or nil
+  local annot = #s.candidates > 1 and ('(%d/%d)'):format(s.index, #s.candidates)
+    or s.cycled == 'done' and '(1/1: no other suggestion)'
+    or nil
   ghost.show(s.buf, s.row, s.col, s.candidates[s.index], annot)
   set_status('shown')
   trace('shown', s)
@@ -351,6 +353,7 @@ local function on_result(p, err, result)
         s.candidates[#s.candidates + 1] = t
       end
     end
+    s.cycled = 'done' -- with one candidate still, the ghost text says there is no other
     s.index = (s.index + p.cycle - 1) % #s.candidates + 1
     render()
     return

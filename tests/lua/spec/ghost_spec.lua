@@ -464,3 +464,24 @@ T.test('errors: shown at the cursor line and in the statusline, once per cause',
     T.eq(c.snap().status, 'GLM ✓')
   end)
 end)
+
+-- Issue 15.8: asking for other candidates and getting the same one back says so.
+T.test('next candidate: when the model has no other suggestion, the ghost text says so', function()
+  with_child(nil, function(c)
+    c.lua(fixed('tail'))
+    c.lua('G.buffer("lua", { "" })')
+    c.input('ia')
+    c.wait(function(s)
+      return s.ghost
+    end)
+    c.input('<M-]>')
+    local s = c.wait(function(s)
+      return s.nreq == 2 and s.ghost and s.ghost[1] ~= 'tail'
+    end, 2000, 'the answer to the request for more')
+    T.eq(s.ghost, { 'tail (1/1: no other suggestion)' })
+    T.eq(c.lua('return G.screen(1)')[1], 'atail (1/1: no other suggestion)')
+    c.input('<M-]>')
+    vim.wait(100)
+    T.eq(c.snap().nreq, 2, 'not asked again')
+  end)
+end)
