@@ -225,3 +225,37 @@ T.test('a chat from a range is titled with the question, else the file and lines
   T.wait_reply(chat)
   T.eq(chat.title, vim.fn.fnamemodify(T.tmp .. '/fc_title.lua', ':~:.') .. ' lines 2-3')
 end)
+
+-- Issue 15.8: the diff preview has room for the diff when the code window shares the screen with a chat.
+T.test('apply from a chat split: the whole diff is in view, not 7 rows of it', function()
+  T.setup()
+  local lines0 = vim.o.lines
+  vim.o.lines = 36
+  local ok, err = pcall(function()
+    local src = {}
+    for i = 1, 30 do
+      src[i] = ('local v%d = %d'):format(i, i)
+    end
+    T.open_file('fc_preview.lua', src)
+    vim.api.nvim_win_set_cursor(0, { 15, 0 })
+    local code = {}
+    for i = 1, 9 do
+      code[i] = ('local n%d = %d'):format(i, i)
+    end
+    local answer = T.fixture('fc_preview.md', '```lua\n' .. table.concat(code, '\n') .. '\n```')
+    vim.cmd('GlmChat!') -- a split below the code window
+    local chat = T.say('constants? mock:reply_file=' .. answer)
+    T.wait_reply(chat)
+    T.feed('ga')
+    local p = T.ok(require('glm.preview').current(), 'a preview')
+    vim.cmd('redraw')
+    for _, w in ipairs({ p.orig_win, p.prop_win }) do
+      T.eq(vim.fn.line('w0', w), 1, 'top line')
+    end
+    T.eq(vim.fn.line('w$', p.prop_win), api.nvim_buf_line_count(p.prop_buf), 'the last line of the proposal in view')
+    T.ok(api.nvim_win_get_height(p.prop_win) >= 12, 'height ' .. api.nvim_win_get_height(p.prop_win))
+    p:reject()
+  end)
+  vim.o.lines = lines0
+  assert(ok, err)
+end)
