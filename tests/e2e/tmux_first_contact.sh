@@ -52,4 +52,14 @@ check "error float: it offers q close" wait_for 'q close' 2
 check "error float: no 'continue in a chat', no 'apply'" sh -c "! tmux -S '$sock' capture-pane -p -t $session | grep -E 'continue in a chat|apply the code'"
 stop_nvim
 
+# 15.8: before the first token the float says "thinking…" (it was an empty box); the answer replaces it.
+write_init "$tmp/init.lua"
+start_nvim "$tmp/init.lua" 100 20
+check "waiting: neovim started" wait_for '^~' 10
+keys ':GlmAsk hello mock:stall_first_ms=1500' Enter
+check "waiting: the float says thinking… before the first token" wait_for '│thinking… +│' 3
+check "waiting: the answer replaces it" wait_for 'You said: hello' 5
+check "waiting: thinking… is gone" wait_gone 'thinking…' 1
+stop_nvim
+
 finish

@@ -259,3 +259,40 @@ T.test('apply from a chat split: the whole diff is in view, not 7 rows of it', f
   vim.o.lines = lines0
   assert(ok, err)
 end)
+
+-- Issue 15.8: before the first token a reply shows "thinking…" (not a bare heading or an empty float);
+-- the first token replaces it, and it is never text of the buffer.
+T.test('a "thinking…" placeholder stands where the reply will be until its first token', function()
+  T.setup()
+  vim.cmd('GlmChat!')
+  local buf = api.nvim_get_current_buf()
+  local chat = T.say('hello mock:stall_first_ms=600')
+  local function screen_text()
+    vim.cmd('redraw')
+    local rows = {}
+    for r = 1, vim.o.lines - 1 do
+      local s = {}
+      for c = 1, vim.o.columns do
+        s[#s + 1] = vim.fn.screenstring(r, c)
+      end
+      rows[#rows + 1] = table.concat(s)
+    end
+    return table.concat(rows, '\n')
+  end
+  T.wait(function()
+    return chat.reply ~= nil
+  end, 2000, 'reply started')
+  T.contains(screen_text(), '## GLM')
+  T.ok(screen_text():find('\nthinking…', 1, true), 'placeholder on screen:\n' .. screen_text())
+  T.ok(not T.buf_text(buf):find('thinking…', 1, true), 'not in the buffer')
+  T.wait_reply(chat)
+  T.ok(not screen_text():find('thinking…', 1, true), 'gone once the answer came:\n' .. screen_text())
+  T.contains(T.buf_text(buf), 'You said: hello')
+  -- An ask float: the placeholder is in its buffer's marks from the start, gone at the end.
+  local reply, f = require('glm').ask('hi mock:stall_first_ms=400')
+  local marks = api.nvim_buf_get_extmarks(f.buf, require('glm.view').wait_ns, 0, -1, {})
+  T.eq(#marks, 1, 'a placeholder in the float')
+  T.wait_idle()
+  T.eq(reply.status, 'done')
+  T.eq(#api.nvim_buf_get_extmarks(f.buf, require('glm.view').wait_ns, 0, -1, {}), 0, 'gone')
+end)
