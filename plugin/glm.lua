@@ -86,6 +86,10 @@ end, {
   desc = 'Inline completion on/off/toggle/status (! for this buffer only)',
 })
 
+cmd('GlmRestart', function()
+  require('glm.rpc').restart()
+end, { desc = 'Restart glm-server (it re-reads its config file)' })
+
 cmd('GlmLog', function()
   require('glm').open_log()
 end, { desc = 'Open the glm-server log' })

@@ -9,6 +9,8 @@
 --   prompt       string, or function(ctx) -> string; ctx = { buf, range = {l1, l2}, path, filetype }
 --   context      'code' (default: the range or the buffer) | 'staged' (the staged git diff) | 'none'
 --   diagnostics  true: add the range's vim.diagnostic entries to the prompt
+--   apply        'replace' (default) | 'insert': `ga` in the answer's float inserts the code below the
+--                range instead of replacing it (kind 'ask')
 local util = require('glm.util')
 local config = require('glm.config')
 
@@ -41,6 +43,7 @@ M.builtin = {
     kind = 'ask',
     prompt = 'Write unit tests for this code with the test framework a project in this language most likely '
       .. 'uses. Cover normal cases, edge cases and errors. Answer with one code block holding the tests.',
+    apply = 'insert', -- the tests go below the code, never in its place
   },
   document = {
     description = 'Add documentation comments',
@@ -82,6 +85,9 @@ function M.all()
       end
       if not CONTEXTS[merged.context] then
         return nil, ("actions.%s.context must be code, staged or none, got '%s'"):format(name, tostring(merged.context))
+      end
+      if merged.apply ~= nil and merged.apply ~= 'insert' and merged.apply ~= 'replace' then
+        return nil, ("actions.%s.apply must be insert or replace, got '%s'"):format(name, tostring(merged.apply))
       end
       if type(merged.prompt) ~= 'string' and type(merged.prompt) ~= 'function' then
         return nil, ('actions.%s needs a prompt (a string or a function)'):format(name)
@@ -210,7 +216,12 @@ function M.run(name, opts)
   elseif kind == 'explain' then
     return glm.explain({ range = range, question = prompt })
   end
-  return glm.ask(prompt, { range = context == 'code' and range or nil, title = 'GLM ' .. name, context = false })
+  return glm.ask(prompt, {
+    range = context == 'code' and range or nil,
+    title = 'GLM ' .. name,
+    context = false,
+    apply = spec.apply,
+  })
 end
 
 return M

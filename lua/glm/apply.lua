@@ -3,7 +3,8 @@
 --   keymaps.apply (ga)         the block under the cursor, else the last block of the last answer,
 --                              replaces the lines the question was about (a range given to :GlmAsk,
 --                              :GlmExplain or :GlmChat) or, without such a range, goes in below the
---                              cursor line of the source window
+--                              cursor line of the source window; an answer that goes with the code
+--                              (the tests action) goes in below the range instead of replacing it
 --   keymaps.apply_insert (gA)  the same block, always inserted below the cursor line
 --
 -- Either way the change is first shown as a diff (glm.preview): accept (ga) or reject (gr).
@@ -157,7 +158,9 @@ function M.apply(view_buf, opts)
     return nil
   end
   local popts = { buf = src.buf, win = src.win, lines = lines, label = 'apply' }
-  if src.range and not opts.insert then
+  if src.range and src.insert and not opts.insert then
+    popts.mode, popts.after = 'insert', src.range[2] -- e.g. tests: below the code they test
+  elseif src.range and not opts.insert then
     popts.mode, popts.l1, popts.l2 = 'replace', src.range[1], src.range[2]
   else
     popts.mode = 'insert'

@@ -30,6 +30,27 @@ end
 -- A finished assistant turn counts as context for the next request only if the user saw a real answer.
 -- A withdrawn or failed reply is dropped together with the prompt that produced it: re-sending a
 -- prompt the provider filtered would only get the conversation filtered again.
+-- A new chat's title: the first line the user wrote, not what :[range]GlmChat put in the message (a
+-- "`path` lines a-b:" line and fenced code), which gives "path lines a-b" when nothing else was written.
+local function title_of(text)
+  local where, fence
+  for _, l in ipairs(vim.split(text, '\n', { plain = true })) do
+    local f = l:match('^%s*(```+)') or l:match('^%s*(~~~+)')
+    if fence then
+      if f and #f >= #fence and trim(l) == f then
+        fence = nil
+      end
+    elseif f then
+      fence = f
+    elseif l:match('lines %d+%-%d+:$') then
+      where = where or l:gsub('`', ''):gsub(':$', '')
+    elseif trim(l) ~= '' then
+      return trim(l):sub(1, 80)
+    end
+  end
+  return where or text:match('[^\n]*'):sub(1, 80)
+end
+
 local function usable(msg)
   if msg.status == 'done' then
     return true
@@ -355,7 +376,7 @@ function Chat:send(text)
   self.messages[#self.messages + 1] = msg
   context.show(self.buf, attachments)
   if not self.title then
-    self.title = text:match('[^\n]*'):sub(1, 80)
+    self.title = title_of(text)
     self:render_header()
   end
   self:_request()

@@ -33,6 +33,7 @@ local state = {
   last = nil, -- { buf, tick, row, col } the last state on_change saw
   quiet_until = 0, -- rate limited: no automatic request before this uv.now()
   error_shown = nil, -- the last error message shown (shown once until a request succeeds)
+  error = nil, -- that error, short, for the statusline (until a request succeeds)
   attached = {}, -- buf -> the keys mapped in it (set on its first InsertEnter)
   autocmds = false,
   requests = 0, -- requests sent (tests and :checkhealth)
@@ -240,7 +241,9 @@ end
 
 local function render()
   local s = state.sugg
-  local annot = #s.candidates > 1 and ('(%d/%d)'):format(s.index, #s.candidates) or nil
+  local annot = #s.candidates > 1 and ('(%d/%d)'):format(s.index, #s.candidates)
+    or s.cycled == 'done' and '(1/1: no other suggestion)'
+    or nil
   ghost.show(s.buf, s.row, s.col, s.candidates[s.index], annot)
   set_status('shown')
   trace('shown', s)
@@ -262,13 +265,32 @@ local function cursor_state(buf)
   return { buf = buf, tick = api.nvim_buf_get_changedtick(buf), row = cur[1] - 1, col = cur[2] }
 end
 
-local function notify_error(err)
+local msg_ns = api.nvim_create_namespace('glm_complete_error')
+local flashes = 0
+
+-- An error is shown where the user looks while typing, once per cause: the statusline component and
+-- :GlmComplete status say it until a request succeeds, and it stands at the end of the cursor line for
+-- a few seconds. Not in the command line: "-- INSERT --" overwrites it there, or a long one stops
+-- the typing with a hit-enter prompt.
+local function on_error(err)
   local msg = err.message or 'completion failed'
-  if err.quiet or state.error_shown == msg then
+  state.error = (msg:gsub('%s*%(or [^()]*%)$', '')) -- "(or providers.x.api_key_cmd)": no room
+  pcall(vim.cmd, 'redrawstatus')
+  if state.error_shown == msg then
     return
   end
   state.error_shown = msg
-  util.notify('completion: ' .. msg, vim.log.levels.WARN)
+  local buf, row = api.nvim_get_current_buf(), api.nvim_win_get_cursor(0)[1] - 1
+  api.nvim_buf_clear_namespace(buf, msg_ns, 0, -1)
+  local text = cfg().status_text.error .. ' ' .. state.error
+  api.nvim_buf_set_extmark(buf, msg_ns, row, 0, { virt_text = { { text, 'WarningMsg' } }, virt_text_pos = 'eol' })
+  flashes = flashes + 1
+  local this = flashes
+  vim.defer_fn(function()
+    if this == flashes and api.nvim_buf_is_valid(buf) then
+      api.nvim_buf_clear_namespace(buf, msg_ns, 0, -1)
+    end
+  end, 5000)
 end
 
 -- Candidates from a result: text first, then the other candidates, without empties and repeats.
@@ -307,10 +329,10 @@ local function on_result(p, err, result)
       local wait = tonumber(util.nonnil(data.retry_after_ms)) or 5000
       state.quiet_until = uv.now() + wait
     end
-    notify_error(err)
+    on_error(err)
     return
   end
-  state.error_shown = nil
+  state.error_shown, state.error = nil, nil
   local now = api.nvim_get_current_buf()
   local cur = api.nvim_buf_is_valid(p.buf) and now == p.buf and in_insert() and cursor_state(now) or nil
   if not cur or cur.tick ~= p.tick or cur.row ~= p.row or cur.col ~= p.col then
@@ -331,6 +353,7 @@ local function on_result(p, err, result)
         s.candidates[#s.candidates + 1] = t
       end
     end
+    s.cycled = 'done' -- with one candidate still, the ghost text says there is no other
     s.index = (s.index + p.cycle - 1) % #s.candidates + 1
     render()
     return
@@ -677,6 +700,13 @@ function M.setup()
   end
 end
 
+local SET_BY = {
+  ['complete.enabled'] = 'set by ',
+  ['complete.filetypes'] = 'set by ',
+  ['b:glm_complete'] = 'set by ',
+  [':GlmComplete'] = 'set by ',
+}
+
 -- :GlmComplete on|off|toggle|status. on/off override setup() for every buffer; with a bang (buffer =
 -- true) only for the current buffer (b:glm_complete).
 function M.command(arg, buffer_only)
@@ -684,7 +714,14 @@ function M.command(arg, buffer_only)
   local buf = api.nvim_get_current_buf()
   if arg == 'status' then
     local on, why = M.enabled_for(buf)
-    util.notify(('completion is %s here (%s); %s'):format(on and 'on' or 'off', why, state.status))
+    local msg = ('completion is %s in this buffer (%s%s)'):format(on and 'on' or 'off', SET_BY[why] or '', why)
+    if on and state.status ~= 'idle' then
+      msg = msg .. (state.status == 'waiting' and '; a request is in flight' or '; a suggestion is shown')
+    end
+    if state.error then
+      msg = msg .. '; the last request failed: ' .. state.error_shown
+    end
+    util.notify(msg)
     return
   end
   local value
@@ -723,11 +760,14 @@ function M.state()
 end
 
 -- For the statusline: complete.status_text for the state, with the candidate number when several,
--- "" when off.
+-- the error of the last request when it failed ("GLM ✗ ..."), "" when off.
 function M.status()
   local st = M.state()
   if st == 'off' then
     return ''
+  end
+  if st ~= 'shown' and state.error then
+    return cfg().status_text.error .. ' ' .. state.error
   end
   local text = cfg().status_text[st] or ''
   local s = state.sugg
@@ -747,7 +787,7 @@ function M._reset()
   state.global = nil
   state.last = nil
   state.quiet_until = 0
-  state.error_shown = nil
+  state.error_shown, state.error = nil, nil
   state.requests = 0
 end
 

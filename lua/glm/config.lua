@@ -78,7 +78,7 @@ M.defaults = {
       prev = '<M-[>',
       dismiss = '<C-]>',
     },
-    status_text = { idle = 'GLM', waiting = 'GLM …', shown = 'GLM ✓' },
+    status_text = { idle = 'GLM', waiting = 'GLM …', shown = 'GLM ✓', error = 'GLM ✗' },
   },
 }
 
@@ -154,7 +154,7 @@ local schema = {
       prev = key_type,
       dismiss = key_type,
     },
-    status_text = { idle = { 'string' }, waiting = { 'string' }, shown = { 'string' } },
+    status_text = { idle = { 'string' }, waiting = { 'string' }, shown = { 'string' }, error = { 'string' } },
   },
 }
 

@@ -24,6 +24,10 @@ local function rel(path)
   return path ~= '' and vim.fn.fnamemodify(path, ':~:.') or '(unnamed buffer)'
 end
 
+local function count_lines(lines)
+  return #lines == 1 and '1 line' or (#lines .. ' lines')
+end
+
 local function fence(lines, lang)
   local longest = 2
   for _, l in ipairs(lines) do
@@ -101,7 +105,7 @@ function attach.buffer(src)
   local path = rel(api.nvim_buf_get_name(src.buf))
   return {
     kind = 'buffer',
-    summary = ('#buffer: %s, %d lines'):format(path, #lines),
+    summary = ('#buffer: %s, %s'):format(path, count_lines(lines)),
     body = ('#buffer `%s`:\n%s'):format(path, fence(lines, util.buf_get(src.buf, 'filetype'))),
   }
 end
@@ -170,7 +174,9 @@ function attach.file(_, path)
   if path == '' then
     return nil, '#file: give a path, e.g. #file:src/main.c'
   end
-  local full = vim.fn.fnamemodify(vim.fn.expand(path), ':p')
+  -- The path is text: fnamemodify expands a leading ~ and nothing else (expand() would run `=expr`
+  -- and shell backticks pasted into a message).
+  local full = vim.fn.fnamemodify(path, ':p')
   if vim.fn.isdirectory(full) == 1 then
     return nil, '#file:' .. path .. ' is a directory'
   end
@@ -185,7 +191,7 @@ function attach.file(_, path)
   local shown = rel(full)
   return {
     kind = 'file',
-    summary = ('#file: %s, %d lines'):format(shown, #lines),
+    summary = ('#file: %s, %s'):format(shown, count_lines(lines)),
     body = ('#file `%s`:\n%s'):format(shown, fence(lines, filetype_of(full))),
   }
 end

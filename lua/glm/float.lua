@@ -114,8 +114,9 @@ function M.resize(win, buf)
   return fits
 end
 
--- The keys a finished float offers, e.g. "q close · c continue in a chat".
-local function hint_text(extra)
+-- The keys a finished float offers, e.g. "q close · c continue in a chat". An answer that ended
+-- without one (error, cancelled, withdrawn) has nothing to continue or apply.
+local function hint_text(session, answered)
   local km = config.get().keymaps
   local parts = {}
   local function add(key, what)
@@ -124,17 +125,19 @@ local function hint_text(extra)
     end
   end
   add(km.close, 'close')
-  add(km.to_chat, 'continue in a chat')
-  add(km.apply, 'apply the code') -- glm.apply maps it in every float
-  for _, h in ipairs(extra or {}) do
-    add(h[1], h[2])
+  if answered then
+    add(km.to_chat, 'continue in a chat')
+    add(km.apply, session.insert and 'insert the code below' or 'apply the code') -- glm.apply's key
+    for _, h in ipairs(session.hints or {}) do
+      add(h[1], h[2])
+    end
   end
   return table.concat(parts, ' · ')
 end
 
 -- Streams `reply` into a new float. `session` = { messages = the conversation so far (for `to_chat`),
 -- title, anchor, chat_title = the title of a chat continued from it, hints = extra { key, 'what it does' }
--- pairs named under a finished answer }.
+-- pairs named under a finished answer, insert = `ga` inserts the code (glm.source), never replaces }.
 -- Returns the float state { buf, win, ... }.
 function M.stream(reply, session)
   local buf, win = M.open(session)
@@ -202,7 +205,15 @@ function M.stream(reply, session)
     if summary ~= '' then
       tail[#tail + 1] = { summary, reply.status == 'done' and 'GlmSummary' or 'GlmWarning' }
     end
-    local hint = hint_text(session.hints)
+    local answered = reply.status == 'done'
+    if not answered then
+      for _, lhs in ipairs({ km.to_chat, km.apply, km.apply_insert }) do
+        if lhs then
+          vim.keymap.set('n', lhs, '<Nop>', { buffer = buf, nowait = true })
+        end
+      end
+    end
+    local hint = hint_text(session, answered)
     if hint ~= '' then
       tail[#tail + 1] = { hint, 'GlmHint' }
     end
@@ -227,7 +238,7 @@ function M.stream(reply, session)
     close()
     local chat = require('glm.chat').from_reply(session.messages, reply, session.chat_title)
     if src and chat then
-      require('glm.source').set(chat.buf, src.buf, src.win, src.range)
+      require('glm.source').set(chat.buf, src.buf, src.win, src.range, src.insert)
     end
   end
 

@@ -207,6 +207,21 @@ function M.check()
     h.info('server not running (it starts on first use; the next section starts it to ask for its configuration)')
   end
 
+  -- The binary another editor's LSP client should run (docs/lsp.md): `make install`'s copy (PREFIX
+  -- ~/.local), else this checkout's build.
+  h.start('glm: LSP mode (other editors)')
+  local installed = (os.getenv('HOME') or '') .. '/.local/bin/glm-server'
+  local lsp = vim.fn.executable(installed) == 1 and installed or vim.fn.fnamemodify(cmd, ':p')
+  if vim.fn.executable(lsp) == 1 then
+    h.ok('glm-server for an LSP config: ' .. lsp)
+    h.info(("e.g. cmd = { '%s', '--lsp' } (see docs/lsp.md)"):format(lsp))
+    if lsp ~= installed then
+      h.info('`make install` puts it in ~/.local/bin, a path that does not change when the plugin is updated')
+    end
+  else
+    h.warn('no glm-server built yet: run `make`, then `make install` for ~/.local/bin/glm-server')
+  end
+
   h.start('glm: configuration')
   M.check_config(client)
 

@@ -66,7 +66,7 @@ function M.extract(text)
       if is_url(target) then
         images[#images + 1] = { url = target }
       else
-        local path = vim.fn.fnamemodify(vim.fn.expand(target), ':p')
+        local path = vim.fn.fnamemodify(target, ':p') -- text: only a leading ~ is expanded
         if vim.fn.filereadable(path) ~= 1 then
           return nil, 'image not found: ' .. target
         end

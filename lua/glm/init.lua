@@ -132,11 +132,13 @@ function M.ask(question, opts)
   local params = base_params()
   params.messages = messages
   local reply = require('glm.reply').new():start('chat', params)
-  local f = require('glm.float').stream(reply, { messages = messages, title = opts.title or 'GLM' })
-  -- Where `ga` in the float applies code: the range asked about, else the cursor of this window.
+  local insert = opts.apply == 'insert'
+  local f = require('glm.float').stream(reply, { messages = messages, title = opts.title or 'GLM', insert = insert })
+  -- Where `ga` in the float applies code: the range asked about (below it with opts.apply = 'insert'),
+  -- else the cursor of this window.
   local source = require('glm.source')
   if source.is_code_window(win) then
-    source.set(f.buf, opts.buf or api.nvim_win_get_buf(win), win, opts.range)
+    source.set(f.buf, opts.buf or api.nvim_win_get_buf(win), win, opts.range, insert)
   end
   return reply, f
 end

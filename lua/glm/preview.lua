@@ -168,8 +168,11 @@ function M.open(opts)
   api.nvim_set_current_win(win)
   local h = api.nvim_win_get_height(win)
   local need = #self.before + math.max(#self.orig, #self.proposal, 8) + #self.after + 1
-  local want = math.max(3, math.min(math.floor(h / 2), need))
-  if not pcall(vim.cmd, ('belowright %dsplit'):format(want)) then
+  -- The diff gets what it needs, up to half the screen: below the code window when that leaves it a
+  -- few lines, else (e.g. above a chat split) across the bottom of the screen.
+  local want = math.max(3, math.min(need, math.floor(vim.o.lines / 2)))
+  local where = h - want >= 5 and 'belowright' or 'botright'
+  if not pcall(vim.cmd, ('%s %dsplit'):format(where, want)) then
     vim.cmd('tab split') -- no room below a tiny window (E36): a tab of its own
   end
   self.orig_win = api.nvim_get_current_win()

@@ -22,6 +22,7 @@ local Client = {}
 Client.__index = Client
 
 local current = nil
+local watch_config -- below: watches the config file once a server runs
 
 -- JSON has objects and arrays; Lua has tables. Config is all objects, so empty tables there mean {}.
 local function as_object(t)
@@ -113,8 +114,16 @@ function Client:start()
       end)
     end
   end)
-  -- The server logs to --log-file; stderr is drained only so a chatty server can never block on it.
-  self.stderr:read_start(function() end)
+  -- The server logs to --log-file; stderr is drained so a chatty server can never block on it, and its
+  -- start holds the reason a server exits at once (e.g. a broken config file).
+  self.stderr_text = ''
+  self.stderr:read_start(function(_, data)
+    if not data then
+      self.stderr_eof = true
+    elseif #self.stderr_text < 4096 then
+      self.stderr_text = self.stderr_text .. data
+    end
+  end)
 
   local init_id = self:_next_id()
   self.pending[init_id] = {
@@ -123,10 +132,13 @@ function Client:start()
       if err then
         self:_fail_queue({ code = M.CODE_SERVER_GONE, message = err.message, quiet = true })
         -- Stopped on purpose (setup() changed server options) or already reported (it exited): no message.
-        if not (self.stopping or err.quiet) then
+        if not (self.stopping or err.quiet or self.trial) then
           util.notify('glm-server did not initialize: ' .. (err.message or '?'), vim.log.levels.ERROR)
         end
         self:stop()
+        if self.on_init then
+          self.on_init(err)
+        end
         return
       end
       self.server_info = util.nonnil(result.serverInfo)
@@ -139,6 +151,9 @@ function Client:start()
       self.queue = {}
       for _, msg in ipairs(queue) do
         self:_write(msg)
+      end
+      if self.on_init then
+        self.on_init(nil)
       end
     end,
   }
@@ -181,6 +196,10 @@ function Client:_dispatch(bodies)
         if p then
           local err = util.nonnil(msg.error)
           safe_call(p.on_done, err, err == nil and util.nonnil(msg.result) or nil)
+        end
+        if self.retire and next(self.pending) == nil then
+          self.retire = false
+          self:stop() -- replaced by a restart; its last request has ended
         end
       elseif method == 'chat/delta' then
         local params = util.nonnil(msg.params)
@@ -263,8 +282,15 @@ function Client:_on_exit(code, signal)
   if current == self then
     current = nil
   end
-  local expected = self.stopping
+  local expected = self.stopping or self.trial
   local what = signal ~= 0 and ('signal ' .. signal) or ('exit code ' .. code)
+  vim.wait(200, function()
+    return self.stderr_eof
+  end, 5)
+  local said = vim.trim(self.stderr_text or ''):match('[^\n]*$'):gsub('^glm%-server: ', '')
+  if said ~= '' then
+    what = what .. ': ' .. said
+  end
   if not expected then
     util.notify(
       ('glm-server exited unexpectedly (%s); it restarts on the next request. Log: %s'):format(what, config.log_file()),
@@ -332,12 +358,108 @@ function M.get()
     return nil, err
   end
   current = c
+  watch_config()
   return c
 end
 
 -- The running client without starting one.
 function M.current()
   return current
+end
+
+local trial = nil -- the client a restart is starting
+
+-- Starts a new server and says so: `done` ('config.json re-read', default 'glm-server restarted'), or
+-- when it fails, `failed` ('config.json changed'). Requests go to the old server until the new one
+-- has initialized; the old one stops once its requests have ended. If the new one fails (e.g. a broken
+-- config file), the old one keeps running.
+function M.restart(done, failed)
+  done = done or 'glm-server restarted'
+  failed = failed or 'restart'
+  local old = current
+  local c = Client.new()
+  c.trial = true
+  trial = c
+  c.on_init = function(err)
+    c.on_init = nil
+    if trial ~= c then
+      c:stop() -- a later restart superseded this one
+      return
+    end
+    trial = nil
+    if err then
+      local msg = ('%s, but glm-server did not start: %s'):format(failed, err.message or '?')
+      if old and old:is_running() then
+        msg = msg .. '; the running server keeps the previous configuration'
+      end
+      util.notify(msg, vim.log.levels.ERROR)
+      return
+    end
+    c.trial = nil
+    current = c
+    if old and old:is_running() then
+      if next(old.pending) == nil then
+        old:stop()
+      else
+        old.retire = true
+      end
+    end
+    util.notify(('%s; default model %s'):format(done, c.default_model or '(none)'))
+  end
+  local ok, err = c:start()
+  if not ok then
+    trial = nil
+    util.notify(failed .. ', but ' .. err, vim.log.levels.ERROR)
+  end
+end
+
+-- The server's config file (glm-server --config, else $XDG_CONFIG_HOME/glm-server/config.json, as
+-- src/core/config.cpp finds it).
+function M.config_path()
+  local args = config.get().server.args
+  for i, a in ipairs(args) do
+    if a == '--config' then
+      return args[i + 1]
+    end
+    local v = a:match('^%-%-config=(.+)')
+    if v then
+      return v
+    end
+  end
+  local dir = os.getenv('XDG_CONFIG_HOME')
+  if not dir or dir == '' then
+    dir = (os.getenv('HOME') or '') .. '/.config'
+  end
+  return dir .. '/glm-server/config.json'
+end
+
+M._poll_ms = 1000
+local watch = nil -- { path, ms, handle, missing }
+
+-- Watches the config file once a server runs: a change (or its creation or removal) restarts it.
+function watch_config()
+  local path = M.config_path()
+  if not path or (watch and watch.path == path and watch.ms == M._poll_ms) then
+    return
+  end
+  if watch then
+    watch.handle:close()
+  end
+  local w = { path = path, ms = M._poll_ms, handle = uv.new_fs_poll(), missing = uv.fs_stat(path) == nil }
+  watch = w
+  w.handle:start(path, M._poll_ms, function(err)
+    local missing = err ~= nil
+    if missing and w.missing then
+      return -- still not there
+    end
+    w.missing = missing
+    vim.schedule(function()
+      if current and watch == w then
+        local name = vim.fn.fnamemodify(path, ':t')
+        M.restart(name .. (missing and ' removed' or ' re-read'), name .. (missing and ' removed' or ' changed'))
+      end
+    end)
+  end)
 end
 
 -- Sends a request, starting the server if needed. If it cannot start, on_done gets the error (on the

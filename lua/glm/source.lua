@@ -37,13 +37,14 @@ local function forget(view_buf)
 end
 
 -- Records that `view_buf` (a chat or float buffer) was opened for `buf` shown in `win`, about lines
--- range = {l1, l2} (1-based, inclusive) or nil. A later call for the same view replaces it.
-function M.set(view_buf, buf, win, range)
+-- range = {l1, l2} (1-based, inclusive) or nil. insert: code applied from the view goes in below the
+-- range, never replaces it (e.g. tests for a function). A later call for the same view replaces it.
+function M.set(view_buf, buf, win, range, insert)
   forget(view_buf)
   if not util.buf_valid(buf) then
     return
   end
-  local s = { buf = buf, win = win }
+  local s = { buf = buf, win = win, insert = insert }
   if range then
     local n = api.nvim_buf_line_count(buf)
     local l1 = math.max(1, math.min(range[1], n))
@@ -101,12 +102,12 @@ function M.fallback_window(exclude_buf)
   return nil
 end
 
--- { buf, win (may be nil when the buffer is not shown), range = {l1, l2} or nil } for `view_buf`.
+-- { buf, win (may be nil when the buffer is not shown), range = {l1, l2} or nil, insert } for `view_buf`.
 -- Without a recorded source: the code window the user was in last (for chats opened plainly).
 function M.get(view_buf)
   local s = by_view[view_buf]
   if s and util.buf_valid(s.buf) then
-    local out = { buf = s.buf, win = window_for(s.buf, s.win) }
+    local out = { buf = s.buf, win = window_for(s.buf, s.win), insert = s.insert }
     if s.start_mark then
       local a = api.nvim_buf_get_extmark_by_id(s.buf, M.ns, s.start_mark, {})
       local b = api.nvim_buf_get_extmark_by_id(s.buf, M.ns, s.end_mark, {})

@@ -238,11 +238,22 @@ function M.render_reply(reasoning, content)
   return s
 end
 
+M.wait_ns = api.nvim_create_namespace('glm_waiting')
+
 -- Keeps a Region in step with a Reply, incrementally. opts.fold: fold the thinking block once the
 -- answer starts. opts.on_change: called after each change (e.g. to resize a float).
+-- Until the first token a "thinking…" placeholder (virtual text, never in the buffer) stands there.
 function M.attach(reply, region, opts)
   opts = opts or {}
   local phase = 'empty'
+  local waiting
+  if reply:is_streaming() and reply.reasoning == '' and reply.content == '' then
+    local row = region:start_row()
+    waiting = api.nvim_buf_set_extmark(region.buf, M.wait_ns, row, 0, {
+      virt_text = { { 'thinking…', 'GlmHint' } },
+      virt_text_pos = 'overlay',
+    })
+  end
   local function phase_of()
     if reply.content ~= '' then
       return 'content'
@@ -269,6 +280,10 @@ function M.attach(reply, region, opts)
   local listener = function(event, _, text)
     if not region:valid() then
       return
+    end
+    if waiting then
+      api.nvim_buf_del_extmark(region.buf, M.wait_ns, waiting)
+      waiting = nil
     end
     if event == 'reasoning' then
       if phase == 'content' then

@@ -335,8 +335,7 @@ T.test('errors: told once, rate limits pause requests', function()
       return s.nreq == 2
     end)
     c.lua('G.answer(2, nil, ...)', err)
-    local notes = c.lua('return G.notes')
-    T.eq(#notes, 1, 'one message for repeated errors: ' .. vim.inspect(notes))
+    T.eq(c.snap().status, 'GLM ✗ rate limited')
   end)
 end)
 
@@ -421,4 +420,68 @@ T.test('nvim-cmp source: registered only with nvim-cmp, items from the candidate
   if not ok then
     error(err, 0)
   end
+end)
+
+-- Issue 15.5: an error while typing is on screen (not only in a command-line message that
+-- "-- INSERT --" overwrites) and in the statusline component, once per cause.
+T.test('errors: shown at the cursor line and in the statusline, once per cause', function()
+  with_child(nil, function(c)
+    c.lua('G.fake(nil)')
+    c.lua('G.buffer("lua", { "" })')
+    c.input('ia')
+    c.wait(function(s)
+      return s.nreq == 1
+    end)
+    local err = { code = -32001, message = 'zhipu: no API key: set ZHIPUAI_API_KEY (or providers.zhipu.api_key_cmd)' }
+    c.lua('G.answer(1, nil, ...)', err)
+    local want = 'GLM ✗ zhipu: no API key: set ZHIPUAI_API_KEY'
+    T.eq(c.snap().status, want, 'statusline component')
+    T.eq(c.lua('return G.screen(1)')[1], 'a ' .. want, 'on screen at the cursor line')
+    T.eq(c.snap().mode, 'i', 'still typing')
+    -- The same cause again: not drawn again; the statusline keeps saying it.
+    c.input('b')
+    c.wait(function(s)
+      return s.nreq == 2
+    end)
+    c.lua('vim.api.nvim_buf_clear_namespace(0, vim.api.nvim_get_namespaces().glm_complete_error, 0, -1)')
+    c.lua('G.answer(2, nil, ...)', err)
+    T.eq(c.lua('return G.screen(1)')[1], 'ab', 'drawn once per cause')
+    T.eq(#c.lua('return G.notes'), 0, 'no command-line message (-- INSERT -- would hide it)')
+    T.eq(c.snap().status, want)
+    -- A server that went away (quiet: rpc told once) is shown too; a success clears the state.
+    c.input('c')
+    c.wait(function(s)
+      return s.nreq == 3
+    end)
+    c.lua('G.answer(3, nil, ...)', { code = -32099, message = 'glm-server exited (exit code 1)', quiet = true })
+    T.eq(c.snap().status, 'GLM ✗ glm-server exited (exit code 1)')
+    T.eq(c.lua('return G.screen(1)')[1], 'abc GLM ✗ glm-server exited (exit code 1)')
+    c.input('d')
+    c.wait(function(s)
+      return s.nreq == 4
+    end)
+    c.lua('G.answer(4, ...)', { text = 'e' })
+    T.eq(c.snap().status, 'GLM ✓')
+  end)
+end)
+
+-- Issue 15.8: asking for other candidates and getting the same one back says so.
+T.test('next candidate: when the model has no other suggestion, the ghost text says so', function()
+  with_child(nil, function(c)
+    c.lua(fixed('tail'))
+    c.lua('G.buffer("lua", { "" })')
+    c.input('ia')
+    c.wait(function(s)
+      return s.ghost
+    end)
+    c.input('<M-]>')
+    local s = c.wait(function(s)
+      return s.nreq == 2 and s.ghost and s.ghost[1] ~= 'tail'
+    end, 2000, 'the answer to the request for more')
+    T.eq(s.ghost, { 'tail (1/1: no other suggestion)' })
+    T.eq(c.lua('return G.screen(1)')[1], 'atail (1/1: no other suggestion)')
+    c.input('<M-]>')
+    vim.wait(100)
+    T.eq(c.snap().nreq, 2, 'not asked again')
+  end)
 end)
