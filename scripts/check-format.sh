@@ -24,4 +24,6 @@ if [ ${#lua[@]} -gt 0 ]; then
   luacheck --no-color --quiet "${lua[@]}" || status=1
 fi
 [ $status -eq 0 ] && echo "format: ok (${#cpp[@]} C++ files, Lua in ${lua[*]:-nothing})"
+# The layers' includes against docs/architecture.md's table.
+"$(dirname "$0")"/check-layers.sh || status=1
 exit $status
