@@ -217,12 +217,20 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
       c.max_response_bytes = get_int(v, "max_response_bytes", 1024, 1ll << 30, " (bytes, up to 1 GiB)");
     } else if (k == "completion") {
       if (auto err = parse_completion_config(v, c.completion)) throw Bad{*err};
+    } else if (k == "prompts") {
+      if (!v.is_object()) throw Bad{"prompts: expected an object"};
+      for (auto p = v.begin(); p != v.end(); ++p) {
+        if (p.key() != "edit") throw Bad{"prompts." + p.key() + ": unknown prompt (known: edit)"};
+        if (!p.value().is_string() || p.value().get<std::string>().size() > 65536)
+          throw Bad{"prompts.edit: expected a string of at most 64 KiB"};
+        c.prompts.edit = p.value().get<std::string>();
+      }
     } else if (k == "log_level" || k == "$schema") {
       // accepted; log level is taken from the command line
     } else {
       throw Bad{k +
-                ": unknown key (known: default_model, providers, completion, max_message_bytes, max_json_depth, "
-                "max_response_bytes)"};
+                ": unknown key (known: default_model, providers, completion, prompts, max_message_bytes, "
+                "max_json_depth, max_response_bytes)"};
     }
   }
   const std::string prov = c.default_model.substr(0, c.default_model.find('/'));

@@ -50,6 +50,11 @@ struct ProviderKinds {
   std::string default_model;                // "<instance>/<model>" when the config names none
 };
 
+// The `prompts` section: system prompts that replace the built-in ones (core/prompts.cpp); "" = built-in.
+struct PromptsConfig {
+  std::string edit;
+};
+
 struct Config {
   std::string default_model;
   std::map<std::string, ProviderConfig> providers;  // keyed by instance name; always has the built-ins
@@ -57,6 +62,7 @@ struct Config {
   int64_t max_json_depth = 512;                     // nesting cap on a message, checked before parsing
   int64_t max_response_bytes = 8ll << 20;           // content + reasoning of one reply; more is an error
   CompletionConfig completion;                      // the `completion` section (`complete` defaults)
+  PromptsConfig prompts;                            // the `prompts` section
   Json raw = Json::object();                        // the merged JSON, for re-merging
   std::shared_ptr<const ProviderKinds> kinds;       // the registry's view; kept through apply_config
 

@@ -310,7 +310,11 @@ std::string code_from_answer(std::string_view answer, const CodeOptions& options
   } else {
     std::vector<std::string_view> lines = split_lines(text);
     while (!lines.empty() && is_partial_fence(lines.back())) lines.pop_back();
-    code = strip_prose(join(lines, 0, lines.size()));
+    // Streaming and only introducing sentences so far: the code has not started (a finished answer
+    // that is all prose, e.g. a refusal, is shown as it is).
+    const bool only_intro =
+        std::all_of(lines.begin(), lines.end(), [](std::string_view l) { return is_blank(l) || is_prose_opener(l); });
+    code = options.partial && only_intro ? std::string() : strip_prose(join(lines, 0, lines.size()));
   }
 
   std::vector<std::string_view> lines = split_lines(code);

@@ -19,6 +19,12 @@ const char* const kCompleteSystemPrompt =
     "completions: finish the current line, statement or block. If nothing should be inserted, reply with "
     "nothing.";
 
+const char* const kEditSystemPrompt =
+    "You are a code editing engine inside a text editor. You get part of a file and an instruction. Answer with "
+    "exactly the code that replaces the given code (or, when asked to insert, the code to insert) in one fenced "
+    "code block, with the same indentation as the surrounding code. No explanation before or after the block, no "
+    "comments about the change. Never repeat the surrounding lines you were given for reference.";
+
 namespace {
 
 // A fence that cannot be closed by backticks inside the code: one longer than its longest run.
@@ -44,6 +50,26 @@ std::vector<Message> build_explain_messages(const ExplainInput& in) {
   user += fence + "\n\n";
   user += in.question.empty() ? "Explain this code." : in.question;
   return {Message{"system", kExplainSystemPrompt}, Message{"user", user}};
+}
+
+std::vector<Message> build_edit_messages(const EditInput& in, const std::string& system) {
+  auto fenced = [&in](const std::string& code) {
+    const std::string fence = fence_for(code);
+    std::string out = fence + in.language + "\n" + code;
+    if (code.empty() || code.back() != '\n') out += "\n";
+    return out + fence + "\n";
+  };
+  std::string where = in.path.empty() ? std::string("The code") : "File `" + in.path + "`";
+  if (!in.language.empty()) where += " (" + in.language + ")";
+  std::string user = "Instruction: " + in.instruction + "\n\n";
+  if (in.code.empty()) {
+    user += where + ". Write the code to insert between the lines before and after (answer with the new lines only).\n";
+  } else {
+    user += where + ". Rewrite this code:\n" + fenced(in.code);
+  }
+  if (!in.before.empty()) user += "\nFor reference only (do not repeat), the lines before:\n" + fenced(in.before);
+  if (!in.after.empty()) user += "\nand the lines after:\n" + fenced(in.after);
+  return {Message{"system", system.empty() ? kEditSystemPrompt : system}, Message{"user", user}};
 }
 
 std::vector<Message> build_fim_messages(const FimPromptInput& in) {

@@ -24,6 +24,23 @@ extern const char* const kExplainSystemPrompt;
 // backtick run inside the code), the path, and the question or the default request.
 std::vector<Message> build_explain_messages(const ExplainInput& input);
 
+struct EditInput {
+  std::string instruction;  // what to do
+  std::string code;         // the code to rewrite; empty: write code to insert at that place
+  std::string before;       // lines just before it, for reference (may be empty)
+  std::string after;        // lines just after it
+  std::string language;     // editor filetype or LSP languageId; may be empty
+  std::string path;         // file path for context; may be empty
+};
+
+// The system prompt of `edit` (:GlmEdit, LSP Rewrite/Fix, the agent's rewrites): one, for every face.
+extern const char* const kEditSystemPrompt;
+
+// [system, user] messages for `edit`: the instruction first, the code to rewrite (or the place to
+// insert at) fenced, then the context lines fenced and marked as reference only. `system` replaces
+// kEditSystemPrompt when not empty (config `prompts.edit`).
+std::vector<Message> build_edit_messages(const EditInput& input, const std::string& system = "");
+
 struct FimPromptInput {
   std::string prefix;                                         // text before the cursor (already trimmed to the budget)
   std::string suffix;                                         // text after the cursor

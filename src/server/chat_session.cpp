@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/extract.hpp"
 #include "core/history.hpp"
 #include "providers/provider_common.hpp"
 #include "providers/registry.hpp"
@@ -128,6 +129,12 @@ void ChatSession::on_delta(std::string_view content, std::string_view reasoning)
   result_.reasoning.append(reasoning);
   streamed_ = true;
   if (!request_.stream) return;
+  if (edit_) {
+    if (!reasoning.empty()) reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, {}, reasoning));
+    // The code can only change when a line is complete (the unfinished last line is left out).
+    if (content.find('\n') != std::string_view::npos) send_edit_code();
+    return;
+  }
   // Built as text: this runs once per token, and a JSON DOM round trip costs several times more than
   // the rest of the per-token path (tests/unit/test_e2e_chat.cpp checks the output parses).
   reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, reasoning));
@@ -142,7 +149,27 @@ void ChatSession::on_replace(std::string_view content, std::string_view reasonin
   result_.reasoning.assign(reasoning);
   streamed_ = true;
   if (!request_.stream) return;
+  if (edit_) {
+    edit_sent_.clear();  // the reasoning may have changed too: send both again
+    return send_edit_code();
+  }
   reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, reasoning, /*replace=*/true));
+}
+
+std::string ChatSession::edit_code(bool partial) const {
+  extract::CodeOptions o;
+  o.original = edit_->original;
+  o.before = edit_->before;
+  o.after = edit_->after;
+  o.partial = partial;
+  return extract::code_from_answer(result_.content, o);
+}
+
+void ChatSession::send_edit_code() {
+  std::string code = edit_code(/*partial=*/true);
+  if (code == edit_sent_ && !edit_sent_.empty()) return;
+  reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, code, result_.reasoning, /*replace=*/true));
+  edit_sent_ = std::move(code);
 }
 
 bool ChatSession::over_limit(size_t more) {
@@ -204,7 +231,9 @@ void ChatSession::fail(UpstreamError error) {
                error.message);
   Json data = upstream_error_data(error, request_.provider);
   if (!result_.content.empty() || !result_.reasoning.empty() || !result_.tool_calls.empty()) {
-    data["partial"] = {{"content", result_.content}, {"reasoning", result_.reasoning}};
+    data["partial"] = {{"content", edit_ ? edit_code(/*partial=*/false) : result_.content},
+                       {"reasoning", result_.reasoning}};
+    if (edit_) data["partial"]["answer"] = result_.content;
     if (!result_.tool_calls.empty()) data["partial"]["tool_calls"] = result_.tool_calls;
   }
   std::string message = error.message;
@@ -228,6 +257,10 @@ void ChatSession::succeed() {
               {"model", result_.model},
               {"provider", result_.provider},
               {"dropped_messages", dropped}};
+  if (edit_) {
+    out["answer"] = std::move(out["content"]);
+    out["content"] = edit_code(/*partial=*/false);
+  }
   if (!result_.extra.empty()) out["extra"] = result_.extra;
   if (!result_.tool_calls.empty()) out["tool_calls"] = result_.tool_calls;
   reply_.result(std::move(out));

@@ -27,10 +27,20 @@ struct SessionHooks {
   size_t max_response_bytes = 8u << 20;  // content + reasoning; more ends the request (`response_too_large`)
 };
 
+// An `edit` request: the text the answer's code replaces, and the text around it. The session then
+// streams the code taken out of the answer so far (core/extract) instead of the answer's raw text.
+struct EditView {
+  std::string original;
+  std::string before;
+  std::string after;
+};
+
 class ChatSession : public std::enable_shared_from_this<ChatSession>, public DeltaSink {
  public:
   ChatSession(SessionHooks hooks, Provider& provider, ProviderConfig config, ChatRequest request, rpc::Reply reply);
 
+  // Before start(): answer with code, not text (`edit`).
+  void set_edit(EditView view) { edit_ = std::move(view); }
   void start();
   const Json& id() const { return id_; }
   // $/cancelRequest, client EOF or shutdown: the transfer stops now and the request answers -32800.
@@ -52,6 +62,10 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   // Ends the session: no callback has any effect after this. A successful stream's transfer may run
   // on to its natural end (keep-alive); the HttpClient owns it until then.
   void finish(bool stop_transfer = true);
+  // `edit`: the code in the answer so far (partial: its unfinished last line left out).
+  std::string edit_code(bool partial) const;
+  // `edit`: sends the code so far as a replace delta when it changed.
+  void send_edit_code();
 
   SessionHooks hooks_;
   Provider& provider_;
@@ -72,6 +86,8 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   bool refreshed_credentials_ = false;
   bool streamed_ = false;  // some text reached the client: never retry after that
   bool done_ = false;
+  std::optional<EditView> edit_;
+  std::string edit_sent_;  // the code last sent to the client
 };
 
 }  // namespace glm

@@ -1,4 +1,4 @@
-// chat / explain params → ChatRequest, with -32602 errors that name the field.
+// chat / explain / edit params → ChatRequest, with -32602 errors that name the field.
 #include <cmath>
 
 #include "core/prompts.hpp"
@@ -155,6 +155,27 @@ ChatRequest parse_explain_params(const Json& params, const Config& config) {
   parse_options(params, req);
   parse_stream(params, req);
   return req;
+}
+
+EditRequest parse_edit_params(const Json& params, const Config& config) {
+  if (!params.is_object()) throw invalid_params("params: expected an object");
+  EditRequest out;
+  ChatRequest& req = out.request;
+  parse_model(params, config, req);
+  EditInput in;
+  in.instruction = string_field(params, "instruction", "", true);
+  if (in.instruction.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw invalid_params("instruction: must not be empty");
+  in.code = string_field(params, "code", "", false);
+  in.before = string_field(params, "before", "", false);
+  in.after = string_field(params, "after", "", false);
+  in.language = string_field(params, "language", "", false);
+  in.path = string_field(params, "path", "", false);
+  req.messages = build_edit_messages(in, config.prompts.edit);
+  parse_options(params, req);
+  parse_stream(params, req);
+  out.view = EditView{in.code, in.before, in.after};
+  return out;
 }
 
 }  // namespace glm

@@ -79,7 +79,7 @@ void Server::session_ended(ChatSession* session) {
 
 Json Server::models_json() { return list_models(config_); }
 
-void Server::start_chat(ChatRequest request, rpc::Reply& reply) {
+void Server::start_chat(ChatRequest request, rpc::Reply& reply, std::optional<EditView> edit) {
   Provider* p = provider(request.provider);
   if (!p) throw rpc::invalid_params("model: provider '" + request.provider + "' is not available");
   SessionHooks hooks{io_, http_client(), [this](ChatSession* s) { session_ended(s); },
@@ -91,6 +91,7 @@ void Server::start_chat(ChatRequest request, rpc::Reply& reply) {
     if (auto s = weak.lock()) s->cancel();
   });
   sessions_[session.get()] = RunningChat{session, cookie};
+  if (edit) session->set_edit(std::move(*edit));
   session->start();
 }
 
@@ -121,7 +122,7 @@ void Server::initialize(const Json& params, rpc::Reply& reply) {
   if (params.is_object() && params.contains("clientInfo") && params["clientInfo"].is_object())
     spdlog::info("client: {} {}", params["clientInfo"].value("name", "?"), params["clientInfo"].value("version", ""));
   Json caps = {
-      {"methods", {"initialize", "shutdown", "chat", "explain", "complete", "models/list", "providers/list"}},
+      {"methods", {"initialize", "shutdown", "chat", "explain", "edit", "complete", "models/list", "providers/list"}},
       {"notifications", {"chat/delta"}},
       {"framing", {"content-length", "ndjson"}},
       {"cancel", true},
@@ -175,6 +176,10 @@ void Server::register_chat() {
       "chat", [this](const Json& params, rpc::Reply& reply) { start_chat(parse_chat_params(params, config_), reply); });
   d.on_request("explain", [this](const Json& params, rpc::Reply& reply) {
     start_chat(parse_explain_params(params, config_), reply);
+  });
+  d.on_request("edit", [this](const Json& params, rpc::Reply& reply) {
+    EditRequest e = parse_edit_params(params, config_);
+    start_chat(std::move(e.request), reply, std::move(e.view));
   });
   d.on_request("complete", [this](const Json& params, rpc::Reply& reply) { complete_->start(params, config_, reply); });
 }

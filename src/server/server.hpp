@@ -14,6 +14,7 @@
 #include "net/http_client.hpp"
 #include "providers/provider.hpp"
 #include "rpc/dispatcher.hpp"
+#include "server/chat_session.hpp"
 
 namespace glm {
 
@@ -55,7 +56,7 @@ class Server {
   void register_chat();
   void initialize(const Json& params, rpc::Reply& reply);
   Json models_json();
-  void start_chat(ChatRequest request, rpc::Reply& reply);
+  void start_chat(ChatRequest request, rpc::Reply& reply, std::optional<EditView> edit = std::nullopt);
   void session_ended(ChatSession* session);
   bool idle() const;       // no request in flight
   void exit_if_drained();  // --drain: exit once the last request ended
@@ -84,5 +85,10 @@ class Server {
 // Parses chat params into a ChatRequest; throws rpc::RpcError(-32602) naming the bad field.
 ChatRequest parse_chat_params(const Json& params, const Config& config);
 ChatRequest parse_explain_params(const Json& params, const Config& config);
+struct EditRequest {
+  ChatRequest request;
+  EditView view;
+};
+EditRequest parse_edit_params(const Json& params, const Config& config);
 
 }  // namespace glm

@@ -72,7 +72,7 @@ std::string demo_chat_reply(const std::string& user) {
     // :GlmEdit asks for code only: give the lines back with one comment line, so the diff preview,
     // accept and undo can be tried.
     const std::string instruction = first_line(user.substr(edit_tag.size()), 60);
-    const size_t rewrite = user.find("Rewrite lines");
+    const size_t rewrite = user.find("Rewrite this code");
     Fence f = rewrite == std::string::npos ? Fence{} : first_fence(user, rewrite);
     std::string lang = f.lang;
     if (!f.found) {

@@ -66,6 +66,8 @@ TEST_CASE("code_from_answer: a table of model answers") {
       {"streaming: the unfinished last line is left out", "```py\ny = 2\nz = ", "y = 2\n", "x = 1\n", "", "", true},
       {"streaming: a half-written closing fence", "```py\ny = 2\n``\n", "y = 2\n", "x = 1\n", "", "", true},
       {"streaming: an introducing sentence never shows", "Here is the", "", "x = 1\n", "", "", true},
+      {"streaming: a finished introducing sentence never shows", "Here is the updated function:\n\n```py", "",
+       "x = 1\n", "", "", true},
       {"cut off inside the fence", "```py\ny = 2\nz = 3", "y = 2\nz = 3\n"},
       {"one line ```code```", "```y = 2```", "y = 2\n"},
       {"original without a final newline: none added", "```py\ny = 2\n```", "y = 2", "x = 1"},
