@@ -8,7 +8,10 @@
 #   quit_nvim / stop_nvim    :qa! and check Neovim exited / :qa!, then kill the session regardless
 #   screen / keys / wait_for PATTERN SECONDS / wait_gone PATTERN SECONDS (ERE patterns)
 #   finish                   print "N passed, N failed" and exit with the status
-nvim=${NVIM:-nvim}
+# GLM_TEST_NVIM=path (or NVIM=path) picks the Neovim binary (the matrix: scripts/editors.sh); the version
+# tested is printed first.
+nvim=${GLM_TEST_NVIM:-${NVIM:-nvim}}
+[ -n "${not_nvim:-}" ] || echo "== $("$nvim" --version | head -n1) ($nvim)"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/glm-e2e.XXXXXX")
 sock="$tmp/tmux.sock"
 session=glm_e2e
