@@ -275,6 +275,15 @@ fetch_lsp_mode() {
   ver=$(cat "$dir/.done")
   # One directory per package: tests add each to load-path.
   find "$dir/root/usr/share/emacs/site-lisp/elpa-src" -mindepth 1 -maxdepth 1 -type d >"$dir/load-path"
+  # Each package's autoloads, as Debian (dh-elpa) and package.el generate them at install time: with
+  # Emacs 30 (lsp-mode runs there).
+  if [ ! -e "$dir/.autoloads" ]; then
+    [ -x "$cache/bin/emacs-30" ] || { loud_skip "lsp-mode $ver" "no Emacs 30 to run it"; return 0; }
+    GLM_DIRS=$(cat "$dir/load-path") "$cache/bin/emacs-30" --batch -Q --eval '(dolist (d (split-string (getenv "GLM_DIRS") "\n" t))
+       (loaddefs-generate d (expand-file-name "glm-autoloads.el" d)))' >"$dir/autoloads.log" 2>&1 ||
+      { tail -n 5 "$dir/autoloads.log" >&2; loud_skip "lsp-mode $ver" "could not generate its autoloads"; return 0; }
+    touch "$dir/.autoloads"
+  fi
   versions+=("lsp-mode: elpa-lsp-mode $ver (Debian sid), $(wc -l <"$dir/load-path") packages in $dir/load-path")
 }
 
@@ -291,13 +300,22 @@ fetch_lsp_mode
 
 echo "== editors in $cache/bin (Debian archive as of the first fetch; GLM_EDITORS_REFRESH=1 to update)"
 for v in "${versions[@]}"; do echo "   $v"; done
-printf '%s\n' "${versions[@]}" >"$cache/versions.txt"
+# versions.txt: what CMake's configure step registers tests from (rewritten only when it changes, so
+# an unchanged cache does not make the build re-configure).
+{
+  printf '%s\n' "${versions[@]}"
+  [ ${#skipped[@]} -eq 0 ] || printf '%s\n' "${skipped[@]}"
+} >"$cache/versions.txt.new"
+if cmp -s "$cache/versions.txt.new" "$cache/versions.txt"; then
+  rm -f "$cache/versions.txt.new"
+else
+  mv "$cache/versions.txt.new" "$cache/versions.txt"
+fi
 if [ ${#skipped[@]} -gt 0 ]; then
   echo "!!!!!!!! ${#skipped[@]} editor(s) could not be fetched; their tests will not run:"
   for s in "${skipped[@]}"; do
     echo "!!!!!!!! $s"
     echo "!!!!!!!! $s" >&2
   done
-  printf '%s\n' "${skipped[@]}" >>"$cache/versions.txt"
 fi
 exit 0
