@@ -77,7 +77,7 @@ apt_suite() {
   apt_dir=$d
   apt_opts=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent
     -o "Dir::State::Lists=$d/lists" -o "Dir::State::status=$d/status" -o "Dir::Cache=$d/cache" -o APT::Sandbox::User=root
-    -o Acquire::Retries=2 -o Debug::NoLocking=1 -o APT::Get::AllowUnauthenticated=false)
+    -o Acquire::Retries=2 -o Acquire::Languages=none -o Debug::NoLocking=1 -o APT::Get::AllowUnauthenticated=false)
   if [ ! -e "$d/updated" ]; then
     echo "editors: apt-get update ($*)"
     # apt-get update exits 0 when a fetch failed: check that every suite's package list arrived.
