@@ -3,9 +3,18 @@
 # build through `make`, and ASan+UBSan with -Werror) and runs every test suite under both: C++ unit and
 # protocol tests, the Neovim suite against the real server and the mock provider, the tmux end-to-end tests, the LSP clients (Neovim,
 # Emacs/eglot, vscode-languageserver-protocol), after a formatting check and before a bounded fuzzing run.
+# The release build also runs the editor matrix (scripts/editors.sh): the Neovim suite on Neovim 0.10 and
+# the newest (0.12), the tmux tests on the newest, Neovim 0.12's and Helix's LSP clients on the screen,
+# Emacs 30's eglot and lsp-mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+# The editor matrix (Neovim 0.12/0.10, Helix, Emacs 30, lsp-mode) from Debian's archive, cached in
+# GLM_EDITORS_DIR (default ~/.cache/glm-editors). Never fails the run: an editor that could not be fetched
+# is reported as "SKIPPED: ..." and its tests are not registered; one that was fetched must pass. Its
+# runs are registered in the release build only (tests/CMakeLists.txt), not again under ASan.
+echo "== editors"
+./scripts/editors.sh
 jobs=$(nproc)
 status=0
 # Formatting and lint first (seconds): clang-format-14, StyLua, luacheck (CONTRIBUTING.md, "Formatting").

@@ -17,9 +17,35 @@ M.force_legacy = false
 
 local shown = nil -- { buf, id, mode }
 
+-- Comment's effective attributes: `cterm` true when it has any colour or attribute for a terminal
+-- without 'termguicolors', and its GUI foreground.
+local function comment_attrs()
+  if vim.fn.has('nvim-0.9') == 1 then
+    local c = api.nvim_get_hl(0, { name = 'Comment', link = false })
+    return { cterm = c.ctermfg ~= nil or c.ctermbg ~= nil or next(c.cterm or {}) ~= nil, fg = c.fg, italic = c.italic }
+  end
+  local ok_c, cterm = pcall(api.nvim_get_hl_by_name, 'Comment', false)
+  local ok_g, gui = pcall(api.nvim_get_hl_by_name, 'Comment', true)
+  return {
+    cterm = ok_c
+      and (cterm.foreground or cterm.background or cterm.bold or cterm.italic or cterm.underline or cterm.reverse)
+        ~= nil,
+    fg = ok_g and gui.foreground or nil,
+    italic = ok_g and gui.italic or nil,
+  }
+end
+
+-- GlmGhost links to Comment, unless Comment has no terminal colour: Neovim 0.10+'s default colour scheme
+-- gives it only a GUI colour, so without 'termguicolors' ghost text would look exactly like typed code.
+-- Then GlmGhost gets Comment's GUI colour plus a grey (colour 8) for the terminal. Rerun after every
+-- `:colorscheme` (which clears the group). `default`: a colorscheme or the user's own definition wins.
 local function define_hl()
-  -- `default`: a colorscheme or the user's own definition wins.
-  api.nvim_set_hl(0, M.hl, { link = 'Comment', default = true })
+  local c = comment_attrs()
+  if c.cterm then
+    api.nvim_set_hl(0, M.hl, { link = 'Comment', default = true })
+  else
+    api.nvim_set_hl(0, M.hl, { fg = c.fg, italic = c.italic, ctermfg = 8, default = true })
+  end
 end
 define_hl()
 api.nvim_create_autocmd('ColorScheme', {

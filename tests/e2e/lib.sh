@@ -8,7 +8,10 @@
 #   quit_nvim / stop_nvim    :qa! and check Neovim exited / :qa!, then kill the session regardless
 #   screen / keys / wait_for PATTERN SECONDS / wait_gone PATTERN SECONDS (ERE patterns)
 #   finish                   print "N passed, N failed" and exit with the status
-nvim=${NVIM:-nvim}
+# GLM_TEST_NVIM=path (or NVIM=path) picks the Neovim binary (the matrix: scripts/editors.sh); the version
+# tested is printed first.
+nvim=${GLM_TEST_NVIM:-${NVIM:-nvim}}
+[ -n "${not_nvim:-}" ] || echo "== $("$nvim" --version | head -n1) ($nvim)${GLM_TEST_TGC:+, GLM_TEST_TGC=$GLM_TEST_TGC}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/glm-e2e.XXXXXX")
 sock="$tmp/tmux.sock"
 session=glm_e2e
@@ -92,9 +95,12 @@ start_mock() { # start_mock [MOCK_ARGS...] (e.g. --record FILE)
 nvim_env="XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_CONFIG_HOME=$tmp/config XDG_STATE_HOME=$tmp/state OPENAI_API_KEY=sk-e2e"
 
 # start_nvim INIT [COLUMNS ROWS [FILE]]
+# GLM_TEST_TGC=1: 'termguicolors' on before the init file (Neovim in this tmux starts with it off).
 start_nvim() {
+  tgc=
+  [ "${GLM_TEST_TGC:-0}" = 1 ] && tgc="--cmd 'set termguicolors'"
   tmux -S "$sock" -f /dev/null new-session -d -s "$session" -x "${2:-120}" -y "${3:-36}" \
-    "env $nvim_env $nvim -u $1 -i NONE -n ${4:-}"
+    "env $nvim_env $nvim $tgc -u $1 -i NONE -n ${4:-}"
   tmux -S "$sock" set-option -t "$session" status off >/dev/null
 }
 

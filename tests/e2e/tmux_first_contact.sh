@@ -13,6 +13,10 @@ mock=${2:-$root/build/glm-mock-provider}
 . "$here/lib.sh"
 need_binaries
 bdir=$(cd "$(dirname "$server")" && pwd)
+# run.sh starts the `nvim` on PATH, as it does for a user: the Neovim under test goes first on it.
+mkdir -p "$tmp/bin"
+ln -s "$(command -v "$nvim")" "$tmp/bin/nvim"
+echo "Neovim tested: $("$nvim" --version | head -1)"
 
 home="$tmp/home"
 mkdir -p "$home/.config/nvim"
@@ -29,7 +33,7 @@ printf 'local function greet(name)\n  return "hello " .. name\nend\n' >"$tmp/dem
 
 # No key anywhere: the environment is cleared of every provider variable, HOME has no config file.
 no_keys="env -u ZHIPUAI_API_KEY -u ZAI_API_KEY -u DASHSCOPE_API_KEY -u QIANFAN_AK -u QIANFAN_SK -u QIANFAN_API_KEY -u OPENAI_API_KEY"
-run_env="HOME=$home XDG_CONFIG_HOME=$home/.config XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_STATE_HOME=$tmp/state GLM_BUILD=$bdir"
+run_env="PATH=$tmp/bin:$PATH HOME=$home XDG_CONFIG_HOME=$home/.config XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_STATE_HOME=$tmp/state GLM_BUILD=$bdir"
 demo_mocks() { pgrep -f 'glm-mock-provider --demo' | wc -l; }
 before=$(demo_mocks)
 

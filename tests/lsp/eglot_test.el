@@ -5,11 +5,20 @@
 ;; User choices (the code action menu, the rewrite instruction eglot asks for through
 ;; window/showMessageRequest) come from a scripted `completing-read'; everything else is eglot's own code.
 (require 'cl-lib)
-;; Debian's elpa-* packages (eglot and the newer jsonrpc/project/xref it needs) are not on the
-;; load path under -Q.
-(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
-  (add-to-list 'load-path dir))
+;; Emacs 28: Debian's elpa-* packages (eglot and the newer jsonrpc/project/xref it needs) are not on the
+;; load path under -Q. Emacs 29+ (the matrix runs Emacs 30, scripts/editors.sh) has eglot built in.
+(when (< emacs-major-version 29)
+  (dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
+    (add-to-list 'load-path dir)))
 (require 'eglot)
+(princ (format "== GNU Emacs %s, eglot %s\n" emacs-version
+               (let ((v (alist-get 'eglot (bound-and-true-p package--builtin-versions))))
+                 (if v (mapconcat #'number-to-string v ".")
+                   (or (ignore-errors
+                         (with-temp-buffer
+                           (insert-file-contents (locate-library "eglot.el" t))
+                           (and (re-search-forward "^;; Version: \\(.*\\)" nil t) (match-string 1))))
+                       "?")))))
 
 (defvar glm-test-server (getenv "GLM_TEST_SERVER"))
 (defvar glm-test-mock (getenv "GLM_TEST_MOCK"))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the headless Neovim suite against a real glm-server and the mock provider.
 #   tests/lua/run.sh [GLM_SERVER] [GLM_MOCK_PROVIDER]     (defaults: build/glm-server, build/glm-mock-provider)
-# GLM_TEST_FILTER=text runs only tests whose "spec: name" contains it; NVIM=path picks the Neovim binary.
+# GLM_TEST_FILTER=text runs only tests whose "spec: name" contains it; GLM_TEST_NVIM=path (or NVIM=path)
+# picks the Neovim binary (the matrix: scripts/editors.sh); the version tested is printed first.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,6 +20,7 @@ export GLM_TEST_ROOT="$root" GLM_TEST_SERVER="$server" GLM_TEST_MOCK="$mock" GLM
 # The provider recipe's test build (tests/CMakeLists.txt) sits next to the server.
 export GLM_TEST_RECIPE_SERVER="${GLM_TEST_RECIPE_SERVER:-$(dirname "$server")/glm-server-recipe}"
 
-exec_nvim=${NVIM:-nvim}
+exec_nvim=${GLM_TEST_NVIM:-${NVIM:-nvim}}
+echo "== $("$exec_nvim" --version | head -n1) ($exec_nvim)"
 # stdin from /dev/null: a headless Neovim must not read the terminal.
 "$exec_nvim" --headless -u NONE -i NONE --noplugin -n -c "luafile $here/runner.lua" </dev/null

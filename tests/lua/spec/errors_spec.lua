@@ -120,7 +120,10 @@ T.test(':checkhealth glm reports binary, version and credentials without secrets
   T.setup()
   vim.cmd('silent checkhealth glm')
   local text = T.buf_text(api.nvim_get_current_buf())
-  T.contains(text, 'OK: ' .. T.server .. ': glm-server')
+  -- 0.7-0.9 print "OK: <msg>", 0.10+ "✅ OK <msg>".
+  local ok_line = text:find('OK: ' .. T.server .. ': glm-server', 1, true)
+    or text:find('OK ' .. T.server .. ': glm-server', 1, true)
+  T.ok(ok_line, 'binary reported OK: ' .. text)
   T.ok(not text:find('--version failed', 1, true), 'version reported')
   T.contains(text, 'ZHIPUAI_API_KEY not set')
   T.contains(text, 'OPENAI_API_KEY set')
