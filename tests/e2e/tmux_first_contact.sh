@@ -56,7 +56,7 @@ check ":GlmAsk: the answer finished" wait_for 'demo/glm-4\.6 · [0-9]+ in / [0-9
 float_top() { screen | grep -A1 '╭' | tail -1 | grep -q '│\*\*GLM demo mode\.\*\* glm\.nvim is running'; }
 check ":GlmAsk: the float's top row is the answer's first line" float_top
 check ":GlmAsk: the float has the user's width (61 columns inside the border)" \
-  sh -c "tmux -S '$sock' capture-pane -p -t '$session' | grep -qE '╭─{61}╮'"
+  sh -c "tmux -S '$sock' capture-pane -p -t '$session' | grep -qE '╰─{61}╯'"
 keys q
 
 keys ':2GlmEdit shout it' Enter
