@@ -329,7 +329,7 @@ std::string code_from_answer(std::string_view answer, const CodeOptions& options
   if (lines.empty()) return {};
 
   // The model dropped the indentation the original has: give it back.
-  std::string_view want = min_indent(split_lines(options.original));
+  std::string_view want = min_indent(split_lines(options.original.empty() ? options.indent_like : options.original));
   std::string out;
   const bool reindent = !want.empty() && min_indent(lines).empty();
   for (size_t i = 0; i < lines.size(); ++i) {

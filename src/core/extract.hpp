@@ -49,6 +49,8 @@ struct CodeOptions {
   // The text being replaced ("" for an insertion): the answer gets its indentation back when the model
   // dropped it, and ends with a newline exactly when the original does.
   std::string_view original;
+  // For an insertion (no original): a line whose indentation the inserted code should have.
+  std::string_view indent_like;
   // The text just before and just after the range: lines the model repeated from them at the start or
   // end of its answer are dropped.
   std::string_view before;

@@ -159,6 +159,14 @@ void ChatSession::on_replace(std::string_view content, std::string_view reasonin
 std::string ChatSession::edit_code(bool partial) const {
   extract::CodeOptions o;
   o.original = edit_->original;
+  std::string_view indent_from;
+  if (o.original.empty()) {
+    // An insertion is indented like the line it goes after (the last line of `before`).
+    std::string_view before = edit_->before;
+    while (!before.empty() && before.back() == '\n') before.remove_suffix(1);
+    indent_from = before.substr(before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1);
+    o.indent_like = indent_from;
+  }
   o.before = edit_->before;
   o.after = edit_->after;
   o.partial = partial;

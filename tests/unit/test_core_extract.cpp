@@ -81,6 +81,11 @@ TEST_CASE("code_from_answer: a table of model answers") {
       {"Chinese think and fence", "<think>用户想要加注释</think>\n当然，这是代码：\n```lua\n-- 注释\nlocal y = 2\n```",
        "-- 注释\nlocal y = 2\n"},
   };
+  {
+    CodeOptions o;
+    o.indent_like = "    if x:";
+    CHECK(code_from_answer("```py\ny = 2\n```", o) == "    y = 2");  // an insertion, indented like its line
+  }
   for (const auto& c : cases) {
     CodeOptions o;
     o.original = c.original;

@@ -1,5 +1,6 @@
--- :GlmEdit: the model's rewrite streams into a diff preview, cleaned of fences and prose, and is
--- applied (one undo step) or rejected.
+-- :GlmEdit: the model's rewrite streams into a diff preview, cleaned of fences and prose by the server's
+-- `edit` method (its cleaning rules: tests/unit/test_core_extract.cpp), and is applied (one undo step)
+-- or rejected.
 local T = ...
 
 local api = vim.api
@@ -66,10 +67,10 @@ T.test(':GlmEdit streams a cleaned rewrite into a diff; accept applies it as one
   T.eq(lines(buf), SOURCE, 'source untouched before accept')
   -- The request asked for code only and carried the lines to rewrite.
   local req = vim.list_slice(T.recorded(), n0 + 1)[1].json
-  T.contains(req.messages[1].content, 'code only')
-  T.contains(req.messages[1].content, 'no markdown fences')
+  T.contains(req.messages[1].content, 'code editing engine')
+  T.contains(req.messages[1].content, 'one fenced code block')
   T.contains(req.messages[2].content, 'Instruction: handle empty lists')
-  T.contains(req.messages[2].content, 'Rewrite lines 1-5')
+  T.contains(req.messages[2].content, 'Rewrite this code')
   T.contains(req.messages[2].content, '```python\ndef mean(xs):\n    total = 0')
   T.contains(req.messages[2].content, 'print(mean([1, 2, 3]))', 'the lines after, for reference')
   -- The diff marks the new line.
@@ -107,7 +108,12 @@ end)
 T.test('accept while the edit still streams waits; rejecting mid-stream cancels the request', function()
   T.setup()
   local buf = open_source()
-  local reply, p = require('glm').edit('slow mock:chunks=100,delay_ms=20', { range = { 1, 5 } })
+  local long = {}
+  for i = 1, 60 do
+    long[i] = ('x_%d = %d'):format(i, i)
+  end
+  local answer = fixture('edit_long.txt', table.concat(long, '\n'))
+  local reply, p = require('glm').edit('slow mock:reply_file=' .. answer .. ',delay_ms=20', { range = { 1, 5 } })
   T.wait(function()
     return reply.content ~= ''
   end, 5000, 'first tokens')
@@ -140,7 +146,8 @@ T.test(':GlmEdit without a range inserts below the cursor, indented like the cur
   T.eq(lines(buf)[4], '        return 0.0')
   T.eq(lines(buf)[5], '    for x in xs:')
   local req = T.last_request().json
-  T.contains(req.messages[2].content, 'insert after line 2')
+  T.contains(req.messages[2].content, 'Write the code to insert')
+  T.contains(req.messages[2].content, 'the lines before:\n```python\ndef mean(xs):\n    total = 0\n```')
 end)
 
 T.test('the proposal can be edited before it is accepted', function()
@@ -154,21 +161,6 @@ T.test('the proposal can be edited before it is accepted', function()
   api.nvim_buf_set_lines(p.prop_buf, first + 2, first + 3, false, { '        return float("nan")' })
   T.feed('ga')
   T.eq(lines(buf)[3], '        return float("nan")')
-end)
-
-T.test('clean() keeps only the code of prose- and fence-wrapped answers', function()
-  local clean = require('glm.edit').clean
-  T.eq(clean(FENCED), EXPECTED, 'prose around a fence')
-  T.eq(clean('```lua\nlocal a = 1\n```'), { 'local a = 1' }, 'fence only')
-  T.eq(clean('local a = 1\nlocal b = 2\n'), { 'local a = 1', 'local b = 2' }, 'bare code')
-  T.eq(clean('Here is the code:\nlocal a = 1'), { 'local a = 1' }, 'leading sentence without fence')
-  T.eq(clean('<think>the user wants</think>\n```c\nint x;\n```'), { 'int x;' }, 'inline think block')
-  T.eq(clean('Okay.\n```js\nlet a;\nlet b;\n'), { 'let a;', 'let b;' }, 'fence still open (streaming)')
-  T.eq(clean('```js\nlet a;\n``'), { 'let a;' }, 'a closing fence half-way in is not code')
-  T.eq(clean('a\n```x\nshort\n```\n```x\nlonger\nblock\n```'), { 'longer', 'block' }, 'longest block wins')
-  T.eq(clean('x = 1\ny = 2', '    '), { '    x = 1', '    y = 2' }, 'lost indentation restored')
-  T.eq(clean('    x = 1', '    '), { '    x = 1' }, 'kept indentation untouched')
-  T.eq(clean('a\r\nb\r\n'), { 'a', 'b' }, 'CRLF')
 end)
 
 T.test('an edit that fails closes its preview and says why, once', function()
