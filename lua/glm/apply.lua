@@ -15,44 +15,6 @@ local source = require('glm.source')
 local api = vim.api
 local M = {}
 
--- Fenced code blocks in `lines`: { first, last (fence lines, 1-based), lang, code = {...}, open }.
--- A block still streaming (no closing fence yet) runs to the end and has open = true.
-function M.blocks(lines)
-  local out = {}
-  local i = 1
-  while i <= #lines do
-    local indent, fence, info = lines[i]:match('^(%s*)(```+)%s*([^`]*)$')
-    if not fence then
-      indent, fence, info = lines[i]:match('^(%s*)(~~~+)%s*(.*)$')
-    end
-    if fence and #indent <= 3 then
-      local ch = fence:sub(1, 1)
-      local block = { first = i, lang = vim.trim(info or ''):match('^(%S*)') or '', code = {} }
-      local j = i + 1
-      while j <= #lines do
-        local close = lines[j]:match('^%s*(' .. (ch == '`' and '`' or '~') .. '+)%s*$')
-        if close and #close >= #fence then
-          break
-        end
-        local l = lines[j]
-        -- Markdown: content is de-indented by the fence's own indentation.
-        if #indent > 0 and l:sub(1, #indent) == indent then
-          l = l:sub(#indent + 1)
-        end
-        block.code[#block.code + 1] = l
-        j = j + 1
-      end
-      block.last = math.min(j, #lines)
-      block.open = j > #lines
-      out[#out + 1] = block
-      i = j + 1
-    else
-      i = i + 1
-    end
-  end
-  return out
-end
-
 -- The assistant sections of a chat buffer: a row (1-based) -> true when it is inside a "## GLM" turn.
 local function assistant_rows(lines)
   local rows, inside = {}, false
@@ -70,9 +32,9 @@ end
 -- The block to apply from `buf`: the one under `row` (1-based), else the last one in an answer.
 function M.pick_block(buf, row)
   local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
-  local blocks = M.blocks(lines)
+  local blocks = require('glm.blocks').parse(lines)
   for _, b in ipairs(blocks) do
-    if row and row >= b.first and row <= b.last then
+    if row and row >= b.start and row <= b.finish then
       return b
     end
   end
@@ -85,7 +47,7 @@ function M.pick_block(buf, row)
   end
   local rows = is_chat and assistant_rows(lines) or nil
   for i = #blocks, 1, -1 do
-    if not rows or rows[blocks[i].first] then
+    if not rows or rows[blocks[i].start] then
       return blocks[i]
     end
   end
@@ -135,7 +97,7 @@ function M.apply(view_buf, opts)
   local block = M.pick_block(view_buf, row)
   local lines
   if block then
-    lines = block.code
+    lines = vim.split(block.code, '\n', { plain = true })
   else
     local reply = replies[view_buf]
     if reply and reply.content and vim.trim(reply.content) ~= '' then

@@ -1,9 +1,13 @@
 -- Fenced code blocks in markdown lines (chat buffers, floats): where they are and what they hold.
 local M = {}
 
--- Every fenced block of `lines` (a list of strings): { start, finish, lang, code } with 1-based rows of
--- the opening and closing fence lines. A fence is ``` or ~~~ (or longer); it closes on a line of the same
--- character, at least as long, with nothing else after it. An unclosed block runs to the last line.
+-- Every fenced block of `lines` (a list of strings): { start, finish, lang, code, open } with 1-based
+-- rows of the opening and closing fence lines and the code as one string. A fence is ``` or ~~~ (or
+-- longer), indented at most three spaces; it closes on a line of the same character, at least as long,
+-- with nothing else after it. An unclosed block (still streaming) runs to the last line and is `open`.
+-- The code loses the fence's own indentation (a fence inside a list item). This only finds where blocks
+-- are in a buffer, for the keys that act on the one under the cursor; taking code out of a model's
+-- answer is the server's job (`edit`, core/extract).
 function M.parse(lines)
   local out = {}
   local open
@@ -19,16 +23,24 @@ function M.parse(lines)
         open = nil
       end
     elseif fence and #indent <= 3 and not (fence:sub(1, 1) == '`' and info:find('`', 1, true)) then
-      open = { start = i, char = fence:sub(1, 1), fence = fence, lang = vim.trim(info):match('^(%S*)') }
+      open = { start = i, char = fence:sub(1, 1), fence = fence, indent = indent }
+      open.lang = vim.trim(info):match('^(%S*)')
     end
   end
   if open then
     open.finish = #lines + 1 -- still streaming: no closing fence yet
+    open.open = true
     out[#out + 1] = open
   end
   for _, b in ipairs(out) do
-    b.code = table.concat(vim.list_slice(lines, b.start + 1, math.min(b.finish - 1, #lines)), '\n')
-    b.char, b.fence = nil, nil
+    local code = vim.list_slice(lines, b.start + 1, math.min(b.finish - 1, #lines))
+    for k, l in ipairs(code) do
+      if #b.indent > 0 and l:sub(1, #b.indent) == b.indent then
+        code[k] = l:sub(#b.indent + 1)
+      end
+    end
+    b.code = table.concat(code, '\n')
+    b.char, b.fence, b.indent = nil, nil, nil
   end
   return out
 end

@@ -254,7 +254,7 @@ T.test('apply with no code block in a chat says so', function()
 end)
 
 T.test('code blocks: fences with info strings, tildes, indentation and an unclosed block', function()
-  local blocks = require('glm.apply').blocks({
+  local blocks = require('glm.blocks').parse({
     'text',
     '```python title="x"',
     'a = 1',
@@ -273,10 +273,10 @@ T.test('code blocks: fences with info strings, tildes, indentation and an unclos
   })
   T.eq(#blocks, 4)
   T.eq(blocks[1].lang, 'python')
-  T.eq(blocks[1].code, { 'a = 1' })
-  T.eq(blocks[2].code, { 'b = 2', '  c' })
-  T.eq(blocks[3].code, { '```', 'inner', '```' })
-  T.eq(blocks[4].code, { 'int x;' })
+  T.eq(blocks[1].code, 'a = 1')
+  T.eq(blocks[2].code, 'b = 2\n  c')
+  T.eq(blocks[3].code, '```\ninner\n```')
+  T.eq(blocks[4].code, 'int x;')
   T.ok(blocks[4].open, 'unclosed block is open')
   T.ok(not blocks[1].open)
 end)
