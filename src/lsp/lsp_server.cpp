@@ -31,6 +31,8 @@ constexpr size_t kRewriteContextLines = 30;
 // Work-done progress: at most one report per interval, with at most this much of the text so far.
 constexpr auto kReportInterval = std::chrono::milliseconds(100);
 constexpr size_t kReportTailBytes = 1000;
+// The "started" window/logMessage after a command's first messages (execute_command).
+constexpr auto kNudgeDelay = std::chrono::milliseconds(300);
 // Answers kept in the answers directory.
 constexpr size_t kKeepAnswers = 50;
 
@@ -126,6 +128,7 @@ struct LspServer::Job {
   std::string command;  // glm.explain, ...
   std::string title;    // "GLM: Explain"
   std::string uri, path, language;
+  std::string where;  // "file.lua:12", for messages
   int64_t version = 0;
   Position start, end;  // the range rewritten / explained (after expansion)
   std::string code, before, after;
@@ -381,7 +384,7 @@ void LspServer::register_methods() {
     const Json& token = member(params, "token");
     for (auto& [id, entry] : jobs_) {
       auto job = entry;  // job_done erases the map's entry
-      if (job->work_done_token == token && !job->done) {
+      if (!token.is_null() && job->work_done_token == token && !job->done) {
         if (job->core_id && core_client_.in_flight(job->core_id))
           core_client_.cancel(job->core_id);
         else
@@ -647,6 +650,7 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   job->version = doc->version();
   job->language = doc->language_id();
   job->path = uri_to_path(job->uri);
+  job->where = std::filesystem::path(job->path).filename().string() + ":" + std::to_string(job->start.line + 1);
   if (member(a, "question").is_string()) job->question = a["question"].get<std::string>();
   if (member(a, "instruction").is_string()) job->question = a["instruction"].get<std::string>();
   if (command == kFix) {
@@ -675,20 +679,35 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
     job->token_ready = true;
   }
   job->id = next_job_++;
-  // The command is accepted: it is answered at once (some clients, e.g. eglot, wait for executeCommand
-  // synchronously, with a timeout); the work goes on with progress and ends in showDocument /
-  // showMessage / applyEdit. The reply goes out *after* the requests this sends right away
-  // (workDoneProgress/create, showMessageRequest): eglot's jsonrpc.el stops reading a batch of
-  // messages at the reply it waits for, and would leave a request that follows it in the same read
-  // unprocessed until the server next writes.
-  struct ReplyLast {
-    rpc::Reply& r;
-    ~ReplyLast() {
-      if (!r.answered()) r.result(nullptr);
-    }
-  } reply_last{reply};
+  // The command is accepted and answered now: no LSP request waits on the user or the model. Some
+  // clients wait for executeCommand synchronously with a timeout (eglot: 10 s, and a prompt open in
+  // that wait dies with it). The rest (the showMessageRequest prompt, progress, then showDocument /
+  // showMessage / applyEdit) follows after a short delay, in writes of its own: eglot's jsonrpc.el
+  // stops reading a batch of messages at the reply it waits for, so a request read in the same batch
+  // as the reply would stay unprocessed until the server next writes. A `window/logMessage` shortly
+  // after is that next write, in case the two were read together anyway.
+  reply.result(nullptr);
+  jobs_[job->id] = job;
+  job->report_timer = std::make_unique<asio::steady_timer>(io_);
+  job->report_timer->expires_after(command_delay_);
+  std::weak_ptr<Job> weak = job;
+  job->report_timer->async_wait([this, weak](const asio::error_code& ec) {
+    auto j = weak.lock();
+    if (ec || !j || j->done) return;
+    begin_job(j);
+    if (j->done) return;
+    j->report_timer->expires_after(kNudgeDelay);
+    j->report_timer->async_wait([this, weak](const asio::error_code& ec2) {
+      auto j2 = weak.lock();
+      if (ec2 || !j2 || j2->report_pending) return;
+      notify_client("window/logMessage", {{"type", 4}, {"message", j2->title + ": started on " + j2->where}});
+    });
+  });
+}
 
-  if (!job->question.empty() || command == kExplain || command == kFix) return start_job(std::move(job));
+void LspServer::begin_job(const std::shared_ptr<Job>& job) {
+  const std::string& command = job->command;
+  if (!job->question.empty() || command == kExplain || command == kFix) return start_job(job);
   static const std::vector<std::string> kQuestions = {"What does this code do?",
                                                       "Are there bugs or unhandled edge cases?",
                                                       "How could it be simpler or faster?", "How would I test it?"};
@@ -698,24 +717,30 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   const auto& choices = command == kAsk ? kQuestions : kInstructions;
   if (!caps_.show_message_request) {
     job->question = choices[0];
-    return start_job(std::move(job));
+    return start_job(job);
   }
   Json actions = Json::array();
   for (const auto& c : choices) actions.push_back({{"title", c}});
-  std::string where = std::filesystem::path(job->path).filename().string() + ":" + std::to_string(job->start.line + 1);
-  std::string message = command == kAsk ? "GLM: what do you want to know about " + where + "?"
-                                        : "GLM: how should " + where + " be rewritten?";
+  std::string message = command == kAsk ? "GLM: what do you want to know about " + job->where + "?"
+                                        : "GLM: how should " + job->where + " be rewritten?";
   request_client("window/showMessageRequest", {{"type", 3}, {"message", message}, {"actions", std::move(actions)}},
                  [this, job](const Json& result, const Json& error) {
-                   if (!error.is_null() || !member(result, "title").is_string()) return;  // dismissed
+                   if (job->done) return;
+                   if (!error.is_null() || !member(result, "title").is_string()) {  // dismissed
+                     job->done = true;
+                     job->report_timer->cancel();
+                     jobs_.erase(job->id);
+                     return;
+                   }
                    job->question = result["title"].get<std::string>();
                    start_job(job);
                  });
 }
 
-void LspServer::start_job(std::shared_ptr<Job> job) {
+void LspServer::start_job(const std::shared_ptr<Job>& job) {
   jobs_[job->id] = job;
-  job->report_timer = std::make_unique<asio::steady_timer>(io_);
+  if (!job->report_timer) job->report_timer = std::make_unique<asio::steady_timer>(io_);
+  job->report_timer->cancel();  // the nudge (execute_command): progress reports use the timer now
   if (!job->token_ready && caps_.work_done_progress) {
     job->work_done_token = "glm-" + std::to_string(job->id);
     // The job is held until the client answers: a token it created is always ended, even when the

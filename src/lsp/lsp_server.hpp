@@ -7,6 +7,7 @@
 // work-done progress, window/showDocument, workspace/applyEdit). Loop thread only.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -62,6 +63,9 @@ class LspServer {
   void output_closed();
 
   const ClientCaps& client() const { return caps_; }
+  // executeCommand is answered first; the command's own messages follow this much later, in writes of
+  // their own (execute_command). The fuzzer, which runs only ready handlers, sets 0.
+  void set_command_delay(std::chrono::milliseconds d) { command_delay_ = d; }
   Server& core() { return core_; }
   // Where explanations are written ($XDG_CACHE_HOME/glm-server/answers); overridable for tests.
   std::string answers_dir() const;
@@ -85,7 +89,8 @@ class LspServer {
   void complete(const Json& params, rpc::Reply& reply, bool inline_items);
   void code_action(const Json& params, rpc::Reply& reply);
   void execute_command(const Json& params, rpc::Reply& reply);
-  void start_job(std::shared_ptr<Job> job);
+  void begin_job(const std::shared_ptr<Job>& job);
+  void start_job(const std::shared_ptr<Job>& job);
   void run_job(const std::shared_ptr<Job>& job);
   void job_delta(const std::shared_ptr<Job>& job, const Json& delta);
   void job_report(const std::shared_ptr<Job>& job);
@@ -110,6 +115,7 @@ class LspServer {
   bool initialized_ = false;
   bool shutdown_ = false;
   int64_t max_document_bytes_;
+  std::chrono::milliseconds command_delay_{30};
 
   std::map<std::string, int64_t> cancellable_;        // LSP request id (wire text) → core call id
   std::map<std::string, int64_t> latest_completion_;  // document URI → core call id in flight

@@ -463,3 +463,46 @@ TEST_CASE("lsp: bad input gets errors, never a crash") {
   CHECK((*m)["error"]["code"] == -32700);
   CHECK(c.request("shutdown", nullptr)["result"].is_null());
 }
+
+TEST_CASE("lsp: executeCommand is answered before the server asks or reports anything") {
+  // Issue 15.3: eglot waits for executeCommand synchronously (10 s); a prompt sent before the reply
+  // runs inside that wait and dies with it. The reply must come first; the prompt follows.
+  Client c;
+  Json caps = full_caps();
+  caps["workspace"].erase("configuration");  // no workspace/configuration request after `initialized`
+  c.initialize(caps);
+  c.open("file:///t/e.lua", "local answer = 42\n");
+  c.hold = {"window/showMessageRequest"};
+  Json p = {{"command", "glm.rewrite"},
+            {"arguments", Json::array({{{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 5)}}})}};
+  c.server.send({{"jsonrpc", "2.0"}, {"id", 77}, {"method", "workspace/executeCommand"}, {"params", p}});
+  std::optional<Json> reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!reply && std::chrono::steady_clock::now() < deadline) {
+    auto m = c.server.read(50);
+    if (!m) continue;
+    if (m->contains("method"))
+      (m->contains("id") ? c.server_requests : c.notes).push_back(*m);  // sent before the reply
+    else
+      reply = *m;
+  }
+  REQUIRE(reply);
+  CHECK((*reply)["id"] == 77);
+  CHECK((*reply)["result"].is_null());
+  CHECK(c.server_requests.empty());
+  CHECK(c.notes.empty());
+  // The prompt follows, and nothing happens until the user answers it, however long that takes.
+  REQUIRE(c.wait([&] { return !c.held.empty() || !c.server_requests.empty(); }));
+  REQUIRE(c.held.size() == 1);
+  CHECK(c.held[0]["method"] == "window/showMessageRequest");
+  c.pump(1500);
+  CHECK(c.mock.requests().empty());
+  c.on_request = [](const Json& req) -> Json {
+    if (req["method"] == "window/showMessageRequest") return req["params"]["actions"][1];
+    return nullptr;
+  };
+  c.release();
+  REQUIRE(
+      c.wait([&] { return c.find_request("workspace/applyEdit") != nullptr || c.find_note("window/showMessage"); }));
+  CHECK_THAT(last_user_message(c.mock), Catch::EndsWith("Simplify it"));
+}
