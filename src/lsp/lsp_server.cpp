@@ -7,9 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -93,21 +91,6 @@ void reply_error(rpc::Reply& reply, const Json& error) {
 
 bool word_byte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 
-std::string cache_home() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') return x;
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache";
-  return "/tmp";
-}
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
 }  // namespace
 
 Json extract_config(const Json& options) {
@@ -151,6 +134,10 @@ LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std:
       send_(send),
       exit_(exit),
       dispatcher_(send),
+      answers_([] {
+        const char* d = std::getenv("GLM_LSP_ANSWERS_DIR");
+        return std::string(d && *d ? d : "");
+      }()),
       core_(
           io, config, [this](rpc::Framing, std::string&& m) { core_client_.on_server_message(std::move(m)); }, exit,
           std::move(http)),
@@ -158,7 +145,6 @@ LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std:
   core_client_.set_target([this](rpc::Frame&& f) { core_.dispatcher().dispatch(std::move(f)); });
   dispatcher_.set_response_handler([this](const Json& r) { on_client_response(r); });
   dispatcher_.set_max_depth(static_cast<size_t>(config.max_json_depth));
-  if (const char* d = std::getenv("GLM_LSP_ANSWERS_DIR"); d && *d) answers_dir_override_ = d;
   register_methods();
 }
 
@@ -168,9 +154,7 @@ LspServer::~LspServer() {
   }
 }
 
-std::string LspServer::answers_dir() const {
-  return answers_dir_override_.empty() ? cache_home() + "/glm-server/answers" : answers_dir_override_;
-}
+std::string LspServer::answers_dir() { return answers_.directory(); }
 
 void LspServer::on_frame(rpc::Frame&& frame) {
   framing_ = frame.framing;
@@ -869,29 +853,12 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
 
   auto fallback = [this, job, text] { show_message(3, job->title + "\n\n" + text); };
   if (!caps_.show_document) return fallback();
-  std::error_code ec;
-  std::filesystem::path dir = answers_dir();
-  std::filesystem::create_directories(dir, ec);
-  std::filesystem::path file =
-      dir / (timestamp() + "-" + std::to_string(job->id) + "-" + (job->command == kAsk ? "ask" : "explain") + ".md");
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << md) || !out.flush()) {
-      spdlog::warn("lsp: cannot write {}: falling back to window/showMessage", file.string());
-      return fallback();
-    }
+  auto written = answers_.write(job->command == kAsk ? "ask" : "explain", md);
+  if (written.path.empty()) {
+    spdlog::warn("lsp: cannot write the answer: {}; falling back to window/showMessage", written.error);
+    return fallback();
   }
-  // Keep the directory bounded: only the newest answers stay.
-  std::vector<std::filesystem::directory_entry> entries;
-  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec))
-    if (it->path().extension() == ".md") entries.push_back(*it);
-  if (entries.size() > kKeepAnswers) {
-    std::sort(entries.begin(), entries.end(),
-              [](const auto& x, const auto& y) { return x.path().filename() < y.path().filename(); });
-    for (size_t i = 0; i + kKeepAnswers < entries.size(); ++i) std::filesystem::remove(entries[i].path(), ec);
-  }
-  request_client("window/showDocument", {{"uri", path_to_uri(file.string())}, {"takeFocus", true}},
+  request_client("window/showDocument", {{"uri", path_to_uri(written.path)}, {"takeFocus", true}},
                  [fallback](const Json& r, const Json& error) {
                    if (!error.is_null() || member(r, "success") != true) fallback();
                  });

@@ -17,6 +17,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "core/config.hpp"
+#include "lsp/answers.hpp"
 #include "lsp/core_client.hpp"
 #include "lsp/document.hpp"
 #include "rpc/dispatcher.hpp"
@@ -67,8 +68,8 @@ class LspServer {
   // their own (execute_command). The fuzzer, which runs only ready handlers, sets 0.
   void set_command_delay(std::chrono::milliseconds d) { command_delay_ = d; }
   Server& core() { return core_; }
-  // Where explanations are written ($XDG_CACHE_HOME/glm-server/answers); overridable for tests.
-  std::string answers_dir() const;
+  // Where explanations are written (AnswerStore::directory(); GLM_LSP_ANSWERS_DIR overrides it).
+  std::string answers_dir();
 
   struct Job;
 
@@ -107,6 +108,7 @@ class LspServer {
   rpc::SendFn send_;
   std::function<void(int)> exit_;
   rpc::Dispatcher dispatcher_;
+  AnswerStore answers_;
   CoreClient core_client_;
   Server core_;
   DocumentStore docs_;
@@ -123,7 +125,6 @@ class LspServer {
   std::map<int64_t, std::function<void(const Json&, const Json&)>> client_requests_;
   int64_t next_job_ = 1;
   std::map<int64_t, std::shared_ptr<Job>> jobs_;
-  std::string answers_dir_override_;
 };
 
 // The config object carried by initializationOptions / didChangeConfiguration settings / the "glm"

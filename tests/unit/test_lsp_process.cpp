@@ -1,6 +1,9 @@
 // glm-server --lsp as a process, driven like an editor would, against the in-process mock provider:
 // lifecycle, position encodings, incremental sync (CJK, emoji), code actions, Explain with progress
 // and showDocument/showMessage, Rewrite with applyEdit, configuration changes, errors.
+#include <sys/stat.h>
+
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -29,7 +32,7 @@ std::string temp_dir() {
 struct Client {
   MockServer mock;
   std::string answers = temp_dir();
-  ServerProcess server{{"--lsp"}, {"GLM_LSP_ANSWERS_DIR=" + answers, "OPENAI_API_KEY=sk-test"}};
+  ServerProcess server;
   std::vector<Json> notes;
   std::vector<Json> server_requests;
   // The editor's side of the server's requests: documents open, everything else answers null.
@@ -45,6 +48,10 @@ struct Client {
     for (const auto& m : held) server.send({{"jsonrpc", "2.0"}, {"id", m["id"]}, {"result", on_request(m)}});
     held.clear();
   }
+
+  Client() : server({"--lsp"}, {"GLM_LSP_ANSWERS_DIR=" + answers, "OPENAI_API_KEY=sk-test"}) {}
+  // The server run by env(1) with these arguments (see env_args below).
+  explicit Client(const std::vector<std::string>& env_argv) : server(env_argv, {}, "/usr/bin/env") {}
 
   ~Client() {
     std::error_code ec;
@@ -505,4 +512,160 @@ TEST_CASE("lsp: executeCommand is answered before the server asks or reports any
   REQUIRE(
       c.wait([&] { return c.find_request("workspace/applyEdit") != nullptr || c.find_note("window/showMessage"); }));
   CHECK_THAT(last_user_message(c.mock), Catch::EndsWith("Simplify it"));
+}
+
+namespace {
+
+std::string server_bin() {
+  const char* b = std::getenv("GLM_TEST_SERVER_BIN");
+  return b && *b ? b : GLM_SERVER_BIN;
+}
+
+// The server under env(1): the variables that choose the answers directory are all unset, then `env`
+// (NAME=value) set, so that nothing inherited from the test's environment decides.
+std::vector<std::string> env_args(const std::vector<std::string>& env, const std::vector<std::string>& args = {}) {
+  std::vector<std::string> a = {
+      "-u",     "GLM_LSP_ANSWERS_DIR",   "-u", "XDG_CACHE_HOME", "-u", "HOME", "-u", "XDG_RUNTIME_DIR", "-u",
+      "TMPDIR", "OPENAI_API_KEY=sk-test"};
+  a.insert(a.end(), env.begin(), env.end());
+  a.push_back(server_bin());
+  a.push_back("--lsp");
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st.st_mode;
+}
+
+// Runs Explain on a one-line document and returns the answer file's path (empty: it came as a message).
+std::string explain_once(Client& c, const std::string& uri = "file:///t/e.lua", const std::string& code = "x = 1\n") {
+  c.initialize(full_caps());
+  c.open(uri, code);
+  c.server_requests.clear();
+  c.notes.clear();
+  c.exec("glm.explain", {{"uri", uri}, {"range", range(0, 0, 0, 5)}});
+  REQUIRE(c.wait([&] { return c.find_request("window/showDocument") || c.find_note("window/showMessage"); }));
+  if (!c.find_request("window/showDocument")) return "";
+  std::string u = c.find_request("window/showDocument")->at("params")["uri"];
+  REQUIRE(u.rfind("file://", 0) == 0);
+  return u.substr(7);
+}
+
+}  // namespace
+
+TEST_CASE("lsp: answer files are private: directory 0700, files 0600") {
+  std::string home = temp_dir();
+  Client c(env_args({"XDG_CACHE_HOME=" + home + "/cache"}));
+  std::string file = explain_once(c);
+  REQUIRE(file.rfind(home + "/cache/glm-server/answers/", 0) == 0);
+  CHECK((mode_of(home + "/cache/glm-server/answers") & 0777) == 0700);
+  CHECK((mode_of(file) & 0777) == 0600);
+  CHECK(S_ISREG(mode_of(file)));
+  std::filesystem::remove_all(home);
+}
+
+TEST_CASE("lsp: an answers directory made 0755 by an older version is made private; a symlinked one is refused") {
+  std::string home = temp_dir();
+  std::string dir = home + "/cache/glm-server/answers";
+  SECTION("0755") {
+    std::filesystem::create_directories(dir);
+    ::chmod(dir.c_str(), 0755);
+    Client c(env_args({"XDG_CACHE_HOME=" + home + "/cache"}));
+    REQUIRE_FALSE(explain_once(c).empty());
+    CHECK((mode_of(dir) & 0777) == 0700);
+  }
+  SECTION("a symlink to someone else's directory") {
+    std::filesystem::create_directories(home + "/cache/glm-server");
+    std::filesystem::create_directories(home + "/elsewhere");
+    std::filesystem::create_directory_symlink(home + "/elsewhere", dir);
+    Client c(env_args({"XDG_CACHE_HOME=" + home + "/cache"}));
+    CHECK(explain_once(c).empty());  // shown as a message instead
+    CHECK(std::filesystem::is_empty(home + "/elsewhere"));
+  }
+  std::filesystem::remove_all(home);
+}
+
+TEST_CASE("lsp: a symlink planted under a predictable answer name is never written through") {
+  std::string home = temp_dir();
+  std::string dir = home + "/answers";
+  std::filesystem::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  std::string victim = home + "/victim.txt";
+  std::ofstream(victim) << "precious\n";
+  // Every name the old scheme (<UTC time>-<job>-explain.md) could use in the next seconds.
+  std::time_t now = std::time(nullptr);
+  for (int dt = -1; dt <= 5; ++dt) {
+    std::time_t t = now + dt;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    std::filesystem::create_symlink(victim, dir + "/" + buf + "-1-explain.md");
+  }
+  Client c(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  std::string file = explain_once(c);
+  REQUIRE_FALSE(file.empty());
+  CHECK(read_file(victim) == "precious\n");
+  CHECK(S_ISREG(mode_of(file)));
+  CHECK_THAT(read_file(file), Catch::StartsWith("# GLM: Explain"));
+  std::filesystem::remove_all(home);
+}
+
+TEST_CASE("lsp: pruning removes only the server's own answer files") {
+  std::string dir = temp_dir();  // GLM_LSP_ANSWERS_DIR pointed at a notes folder
+  ::chmod(dir.c_str(), 0700);
+  for (int i = 0; i < 60; ++i) std::ofstream(dir + "/note-" + std::to_string(i) + ".md") << "note " << i << "\n";
+  for (int i = 0; i < 55; ++i)
+    std::ofstream(dir + "/glm-answer-20200101-0000" + (i < 10 ? "0" : "") + std::to_string(i) + "-1-aaaa-explain.md")
+        << "old answer\n";
+  Client c(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  REQUIRE_FALSE(explain_once(c).empty());
+  size_t notes = 0, answers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("note-", 0) == 0) ++notes;
+    if (n.rfind("glm-answer-", 0) == 0) ++answers;
+  }
+  CHECK(notes == 60);
+  CHECK(answers == 50);  // the newest 50 of the server's own
+  CHECK_FALSE(std::filesystem::exists(dir + "/glm-answer-20200101-000000-1-aaaa-explain.md"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lsp: two servers started together write different answer files") {
+  std::string dir = temp_dir();
+  ::chmod(dir.c_str(), 0700);
+  Client a(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  Client b(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  a.initialize(full_caps());
+  b.initialize(full_caps());
+  a.open("file:///t/a.lua", "local from_a = 1\n");
+  b.open("file:///t/b.lua", "local from_b = 2\n");
+  a.exec("glm.explain", {{"uri", "file:///t/a.lua"}, {"range", range(0, 0, 0, 99)}});
+  b.exec("glm.explain", {{"uri", "file:///t/b.lua"}, {"range", range(0, 0, 0, 99)}});
+  REQUIRE(a.wait([&] { return a.find_request("window/showDocument") != nullptr; }));
+  REQUIRE(b.wait([&] { return b.find_request("window/showDocument") != nullptr; }));
+  std::string fa = a.find_request("window/showDocument")->at("params")["uri"].get<std::string>().substr(7);
+  std::string fb = b.find_request("window/showDocument")->at("params")["uri"].get<std::string>().substr(7);
+  CHECK(fa != fb);
+  CHECK_THAT(read_file(fa), Catch::Contains("from_a"));
+  CHECK_THAT(read_file(fb), Catch::Contains("from_b"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lsp: with no HOME nor XDG_CACHE_HOME answers go to a private directory, never a shared one") {
+  Client c(env_args({}));
+  std::string file = explain_once(c);
+  REQUIRE_FALSE(file.empty());
+  std::string dir = std::filesystem::path(file).parent_path().string();
+  CHECK(dir != "/tmp/glm-server/answers");
+  CHECK((mode_of(dir) & 0777) == 0700);
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  CHECK(st.st_uid == ::geteuid());
+  CHECK((mode_of(file) & 0777) == 0600);
+  if (dir != "/tmp/glm-server/answers") std::filesystem::remove_all(dir);
 }
