@@ -645,6 +645,9 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
         if (!member(dg, "message").is_string()) continue;
         Position dp =
             member(dg, "range").is_object() ? parse_range(dg["range"], "diagnostics[].range").start : Position{};
+        // The client's line may be anything up to INT64_MAX: it is clamped into the document before
+        // any arithmetic (line + 1 overflowed).
+        dp = doc->position_of(doc->offset_of(dp, caps_.encoding), caps_.encoding);
         msgs += "- line " + std::to_string(dp.line + 1) + ": " + dg["message"].get<std::string>();
         if (member(dg, "source").is_string()) msgs += " (" + dg["source"].get<std::string>() + ")";
         msgs += "\n";

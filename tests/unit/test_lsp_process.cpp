@@ -669,3 +669,18 @@ TEST_CASE("lsp: with no HOME nor XDG_CACHE_HOME answers go to a private director
   CHECK((mode_of(file) & 0777) == 0600);
   if (dir != "/tmp/glm-server/answers") std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("lsp: glm.fix with a diagnostic on line INT64_MAX is answered, the line clamped into the document") {
+  // Issue 16.7: `line + 1` overflowed (UB; the ASan build died without a reply).
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/f.lua", "local x = 1\nprint(y)\n");
+  Json diag = {{"range", {{"start", pos(INT64_MAX, 0)}, {"end", pos(INT64_MAX, 1)}}}, {"message", "boom"}};
+  Json r = c.exec("glm.fix", {{"uri", "file:///t/f.lua"}, {"range", range(1, 0, 1, 8)}, {"diagnostics", {diag}}});
+  CHECK(r["result"].is_null());
+  REQUIRE(c.wait([&] { return !c.mock.requests().empty(); }));
+  std::string prompt = last_user_message(c.mock);
+  CHECK_THAT(prompt, Catch::Contains("- line 3: boom"));  // the end of the document
+  CHECK_THAT(prompt, !Catch::Contains("-922337"));
+  CHECK(c.request("shutdown", nullptr)["result"].is_null());
+}
