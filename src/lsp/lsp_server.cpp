@@ -156,6 +156,26 @@ LspServer::~LspServer() {
 
 std::string LspServer::answers_dir() { return answers_.directory(); }
 
+void LspServer::add_root(const std::string& uri) {
+  std::string root = uri_to_path(uri);
+  if (root.empty() || root[0] != '/') return;  // not a file:// URI
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (std::find(roots_.begin(), roots_.end(), root) == roots_.end()) roots_.push_back(std::move(root));
+}
+
+std::string LspServer::workspace_path(const std::string& uri) const {
+  const std::string path = uri_to_path(uri);
+  // The innermost root that contains the file (nested workspace folders).
+  size_t best = 0;
+  for (const auto& root : roots_) {
+    const size_t n = root == "/" ? 0 : root.size();
+    if (path.size() > n + 1 && path.compare(0, n, root, 0, n) == 0 && path[n] == '/' && (best == 0 || n + 1 > best))
+      best = n + 1;
+  }
+  if (best > 0) return path.substr(best);
+  return std::filesystem::path(path).filename().string();  // outside the workspace: the name only
+}
+
 void LspServer::on_frame(rpc::Frame&& frame) {
   framing_ = frame.framing;
   dispatcher_.dispatch(std::move(frame));
@@ -270,6 +290,15 @@ void LspServer::register_methods() {
     caps_.configuration = member(ws, "configuration") == true;
     caps_.code_action_literals =
         !member(member(member(caps, "textDocument"), "codeAction"), "codeActionLiteralSupport").is_null();
+    // Workspace roots: paths sent upstream are relative to them (as the plugin sends them).
+    roots_.clear();
+    if (member(params, "workspaceFolders").is_array()) {
+      for (const auto& f : params["workspaceFolders"])
+        if (member(f, "uri").is_string()) add_root(f["uri"].get<std::string>());
+    }
+    if (roots_.empty() && member(params, "rootUri").is_string()) add_root(params["rootUri"].get<std::string>());
+    if (roots_.empty() && member(params, "rootPath").is_string())
+      add_root(path_to_uri(params["rootPath"].get<std::string>()));
     const Json& info = member(params, "clientInfo");
     caps_.name = member(info, "name").is_string() ? info["name"].get<std::string>() : "";
     caps_.version = member(info, "version").is_string() ? info["version"].get<std::string>() : "";
@@ -360,8 +389,22 @@ void LspServer::register_methods() {
     const Json& td = member(params, "textDocument");
     if (member(td, "uri").is_string()) docs_.close(td["uri"].get<std::string>());
   });
-  for (const char* m : {"textDocument/didSave", "textDocument/willSave", "workspace/didChangeWorkspaceFolders",
-                        "workspace/didChangeWatchedFiles"})
+  d.on_notification("workspace/didChangeWorkspaceFolders", [this](const Json& params) {
+    const Json& event = member(params, "event");
+    if (member(event, "removed").is_array()) {
+      for (const auto& f : event["removed"]) {
+        if (!member(f, "uri").is_string()) continue;
+        std::string root = uri_to_path(f["uri"].get<std::string>());
+        while (root.size() > 1 && root.back() == '/') root.pop_back();
+        roots_.erase(std::remove(roots_.begin(), roots_.end(), root), roots_.end());
+      }
+    }
+    if (member(event, "added").is_array()) {
+      for (const auto& f : event["added"])
+        if (member(f, "uri").is_string()) add_root(f["uri"].get<std::string>());
+    }
+  });
+  for (const char* m : {"textDocument/didSave", "textDocument/willSave", "workspace/didChangeWatchedFiles"})
     d.on_notification(m, [](const Json&) {});
 
   d.on_notification("window/workDoneProgress/cancel", [this](const Json& params) {
@@ -454,7 +497,7 @@ void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_item
   }
   Json core_params = {{"prefix", text.substr(from, off - from)},
                       {"suffix", text.substr(off, to - off)},
-                      {"path", uri_to_path(uri)},
+                      {"path", workspace_path(uri)},
                       {"document", uri},
                       {"stream", false}};
   if (!doc->language_id().empty()) core_params["language"] = doc->language_id();
@@ -633,7 +676,7 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   }
   job->version = doc->version();
   job->language = doc->language_id();
-  job->path = uri_to_path(job->uri);
+  job->path = workspace_path(job->uri);
   job->where = std::filesystem::path(job->path).filename().string() + ":" + std::to_string(job->start.line + 1);
   if (member(a, "question").is_string()) job->question = a["question"].get<std::string>();
   if (member(a, "instruction").is_string()) job->question = a["instruction"].get<std::string>();

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -85,6 +86,10 @@ class LspServer {
   void pull_configuration();
 
   void did_open(const Json& params);
+  void add_root(const std::string& uri);
+  // A document's path as sent upstream: relative to the innermost workspace root holding it, else its
+  // file name (the plugin sends paths relative to its working directory, never absolute ones).
+  std::string workspace_path(const std::string& uri) const;
   void did_change(const Json& params);
 
   void complete(const Json& params, rpc::Reply& reply, bool inline_items);
@@ -118,6 +123,7 @@ class LspServer {
   bool shutdown_ = false;
   int64_t max_document_bytes_;
   std::chrono::milliseconds command_delay_{30};
+  std::vector<std::string> roots_;   // workspace folders, as paths without a trailing '/'
 
   std::map<std::string, int64_t> cancellable_;        // LSP request id (wire text) → core call id
   std::map<std::string, int64_t> latest_completion_;  // document URI → core call id in flight

@@ -684,3 +684,33 @@ TEST_CASE("lsp: glm.fix with a diagnostic on line INT64_MAX is answered, the lin
   CHECK_THAT(prompt, !Catch::Contains("-922337"));
   CHECK(c.request("shutdown", nullptr)["result"].is_null());
 }
+
+TEST_CASE("lsp: Explain and Rewrite send paths relative to the workspace root, else the file name") {
+  Client c;
+  Json p = {{"processId", nullptr},
+            {"rootUri", "file:///home/u/proj"},
+            {"workspaceFolders", {{{"uri", "file:///home/u/proj"}, {"name", "proj"}}}},
+            {"capabilities", full_caps()},
+            {"initializationOptions", {{"config", c.config()}}}};
+  REQUIRE(c.request("initialize", p).contains("result"));
+  c.notify("initialized", Json::object());
+  auto explain = [&](const std::string& uri) {
+    c.open(uri, "local answer = 42\n");
+    size_t before = c.mock.requests().size();
+    c.exec("glm.ask", {{"uri", uri}, {"range", range(0, 0, 0, 5)}, {"question", "why?"}});
+    REQUIRE(c.wait([&] { return c.mock.requests().size() > before; }));
+    return last_user_message(c.mock);
+  };
+  std::string inside = explain("file:///home/u/proj/src/deep/m%20x.lua");
+  CHECK_THAT(inside, Catch::Contains("src/deep/m x.lua"));
+  CHECK_THAT(inside, !Catch::Contains("/home/u"));
+  std::string outside = explain("file:///etc/other/conf.lua");
+  CHECK_THAT(outside, Catch::Contains("conf.lua"));
+  CHECK_THAT(outside, !Catch::Contains("/etc/other"));
+  // A rewrite's prompt names the file the same way.
+  c.open("file:///home/u/proj/r.lua", "local v = 1\n");
+  size_t before = c.mock.requests().size();
+  c.exec("glm.rewrite", {{"uri", "file:///home/u/proj/r.lua"}, {"range", range(0, 0, 0, 11)}, {"instruction", "x"}});
+  REQUIRE(c.wait([&] { return c.mock.requests().size() > before; }));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains("File: `r.lua`"));
+}
