@@ -33,6 +33,8 @@ constexpr size_t kReportTailBytes = 1000;
 constexpr auto kNudgeDelay = std::chrono::milliseconds(300);
 // Answers kept in the answers directory.
 constexpr size_t kKeepAnswers = 50;
+// Documents refused by the --max-open-bytes cap that are remembered (to answer completion empty there).
+constexpr size_t kMaxUntracked = 10000;
 
 const Json& member(const Json& j, const char* key) {
   static const Json null_json;
@@ -387,7 +389,9 @@ void LspServer::register_methods() {
   });
   d.on_notification("textDocument/didClose", [this](const Json& params) {
     const Json& td = member(params, "textDocument");
-    if (member(td, "uri").is_string()) docs_.close(td["uri"].get<std::string>());
+    if (!member(td, "uri").is_string()) return;
+    docs_.close(td["uri"].get<std::string>());
+    untracked_.erase(td["uri"].get<std::string>());
   });
   d.on_notification("workspace/didChangeWorkspaceFolders", [this](const Json& params) {
     const Json& event = member(params, "event");
@@ -439,7 +443,23 @@ void LspServer::did_open(const Json& params) {
   }
   std::string lang = member(td, "languageId").is_string() ? td["languageId"].get<std::string>() : "";
   int64_t version = member(td, "version").is_number() ? to_int(td["version"], "version") : 0;
-  docs_.open(td["uri"].get<std::string>(), td["text"].get<std::string>(), version, std::move(lang));
+  const std::string& uri = td["uri"].get_ref<const std::string&>();
+  docs_.close(uri);  // a repeated didOpen replaces the document: its old text does not count
+  const size_t size = td["text"].get_ref<const std::string&>().size();
+  if (docs_.total_bytes() + size > static_cast<uint64_t>(max_open_bytes_)) return untrack_document(uri, size);
+  untracked_.erase(uri);
+  docs_.open(uri, td["text"].get<std::string>(), version, std::move(lang));
+}
+
+void LspServer::untrack_document(const std::string& uri, size_t size) {
+  docs_.close(uri);
+  // Remembered (bounded) so that completion there answers empty instead of "not open".
+  if (untracked_.size() < kMaxUntracked) untracked_.insert(uri);
+  const std::string why = std::to_string(size) + " bytes would take the open documents over " +
+                          std::to_string(max_open_bytes_) + " bytes (--max-open-bytes)";
+  spdlog::warn("lsp: {} not tracked: {}", uri, why);
+  show_message(2, "GLM: " + uri + " is not tracked (" + why +
+                      "); GLM offers nothing in it until other documents are closed and it is reopened");
 }
 
 void LspServer::did_change(const Json& params) {
@@ -453,31 +473,49 @@ void LspServer::did_change(const Json& params) {
   }
   const Json& changes = member(params, "contentChanges");
   if (!changes.is_array()) return;
+  // All changes are applied in one pass (Document::apply_changes); the ones before a bad change apply.
+  std::vector<Document::Change> batch;
+  batch.reserve(changes.size());
   try {
     for (const auto& c : changes) {
       if (!member(c, "text").is_string()) throw rpc::invalid_params("contentChanges[].text: expected a string");
-      const std::string& text = c["text"].get_ref<const std::string&>();
+      Document::Change one;
+      one.text = c["text"].get_ref<const std::string&>();
       if (c.contains("range") && !c["range"].is_null()) {
         Range r = parse_range(c["range"], "contentChanges[].range");
-        doc->apply_change(r.start, r.end, text, caps_.encoding);
+        one.start = r.start;
+        one.end = r.end;
       } else {
-        doc->replace_all(text);
+        one.full = true;
       }
+      batch.push_back(one);
     }
   } catch (const rpc::RpcError& e) {
     spdlog::warn("lsp: bad didChange for {}: {}", uri, e.what());
   }
+  doc->apply_changes(batch, caps_.encoding);
   if (member(td, "version").is_number()) doc->set_version(to_int(td["version"], "version"));
-  if (static_cast<int64_t>(doc->text().size()) > max_document_bytes_) {
+  const size_t size = doc->text().size();
+  if (static_cast<int64_t>(size) > max_document_bytes_) {
     spdlog::warn("lsp: {} grew over {} bytes; no longer tracked", uri, max_document_bytes_);
     docs_.close(uri);
     show_message(2, "GLM: " + uri + " is too large; GLM ignores it until it is reopened");
+  } else if (docs_.total_bytes() > static_cast<uint64_t>(max_open_bytes_)) {
+    untrack_document(uri, size);
   }
 }
 
 void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_items) {
   const std::string uri = need_string(member(params, "textDocument"), "uri", "textDocument.");
   Document* doc = docs_.find(uri);
+  if (!doc && untracked_.count(uri)) {
+    spdlog::debug("lsp: no completion in {}: not tracked (over --max-open-bytes)", uri);
+    if (inline_items)
+      reply.result({{"items", Json::array()}});
+    else
+      reply.result({{"isIncomplete", false}, {"items", Json::array()}});
+    return;
+  }
   if (!doc) throw rpc::invalid_params("textDocument.uri: " + uri + " is not open (send textDocument/didOpen first)");
   Position pos = parse_position(member(params, "position"), "position");
   const std::string& text = doc->text();
@@ -641,6 +679,9 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   job->command = command;
   job->uri = need_string(a, "uri", "arguments[0].");
   Document* doc = docs_.find(job->uri);
+  if (!doc && untracked_.count(job->uri))
+    throw rpc::invalid_params("arguments[0].uri: " + job->uri +
+                              " is not tracked: the open documents are over --max-open-bytes");
   if (!doc) throw rpc::invalid_params("arguments[0].uri: " + job->uri + " is not open");
   Range range = parse_range(member(a, "range"), "arguments[0].range");
   size_t s = doc->offset_of(range.start, caps_.encoding), e = doc->offset_of(range.end, caps_.encoding);

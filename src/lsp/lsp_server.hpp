@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ class LspServer {
   void output_closed();
 
   const ClientCaps& client() const { return caps_; }
+  // The cap on the bytes of all open documents together (--max-open-bytes): a document that would
+  // take them over it is not tracked (window/showMessage; completion there answers empty).
+  static constexpr int64_t kDefaultMaxOpenBytes = 256ll << 20;
+  void set_max_open_bytes(int64_t n) { max_open_bytes_ = n; }
   // executeCommand is answered first; the command's own messages follow this much later, in writes of
   // their own (execute_command). The fuzzer, which runs only ready handlers, sets 0.
   void set_command_delay(std::chrono::milliseconds d) { command_delay_ = d; }
@@ -86,6 +91,7 @@ class LspServer {
   void pull_configuration();
 
   void did_open(const Json& params);
+  void untrack_document(const std::string& uri, size_t size);
   void add_root(const std::string& uri);
   // A document's path as sent upstream: relative to the innermost workspace root holding it, else its
   // file name (the plugin sends paths relative to its working directory, never absolute ones).
@@ -122,7 +128,9 @@ class LspServer {
   bool initialized_ = false;
   bool shutdown_ = false;
   int64_t max_document_bytes_;
+  int64_t max_open_bytes_ = kDefaultMaxOpenBytes;
   std::chrono::milliseconds command_delay_{30};
+  std::set<std::string> untracked_;  // URIs refused by max_open_bytes_ (bounded)
   std::vector<std::string> roots_;   // workspace folders, as paths without a trailing '/'
 
   std::map<std::string, int64_t> cancellable_;        // LSP request id (wire text) → core call id

@@ -714,3 +714,65 @@ TEST_CASE("lsp: Explain and Rewrite send paths relative to the workspace root, e
   REQUIRE(c.wait([&] { return c.mock.requests().size() > before; }));
   CHECK_THAT(last_user_message(c.mock), Catch::Contains("File: `r.lua`"));
 }
+
+TEST_CASE("lsp: open documents are capped in total; a document over the cap is not tracked, said once") {
+  Client c(env_args({}, {"--max-open-bytes=1000000"}));
+  c.initialize(full_caps());
+  std::string big(600000, 'a');
+  big += "\n";
+  c.open("file:///t/one.txt", big);
+  c.open("file:///t/two.txt", big);  // 1.2 MB together: over the cap
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+  CHECK_THAT(c.find_note("window/showMessage")->at("params")["message"].get<std::string>(),
+             Catch::Contains("two.txt") && Catch::Contains("--max-open-bytes"));
+  // Completion there answers empty, without asking the model; the first document still works.
+  Json r =
+      c.request("textDocument/completion", {{"textDocument", {{"uri", "file:///t/two.txt"}}}, {"position", pos(0, 3)}});
+  REQUIRE(r.contains("result"));
+  CHECK(r["result"]["items"].empty());
+  Json inl = c.request("textDocument/inlineCompletion",
+                       {{"textDocument", {{"uri", "file:///t/two.txt"}}}, {"position", pos(0, 3)}});
+  CHECK(inl["result"]["items"].empty());
+  CHECK(c.mock.requests().empty());
+  CHECK(c.exec("glm.explain", {{"uri", "file:///t/two.txt"}, {"range", range(0, 0, 0, 5)}})["error"]["message"]
+            .get<std::string>()
+            .find("--max-open-bytes") != std::string::npos);
+  // Closing the first makes room: the second, reopened, is tracked again.
+  c.notify("textDocument/didClose", {{"textDocument", {{"uri", "file:///t/one.txt"}}}});
+  c.open("file:///t/two.txt", "x = 1\nprint(x)\n");
+  c.notes.clear();
+  Json actions = c.request("textDocument/codeAction",
+                           {{"textDocument", {{"uri", "file:///t/two.txt"}}}, {"range", range(0, 0, 0, 1)}});
+  CHECK(actions["result"][0]["command"]["arguments"][0]["version"] == 1);  // known again
+  // Growing past the cap through didChange untracks it too.
+  Json grow = {{"textDocument", {{"uri", "file:///t/two.txt"}, {"version", 2}}}};
+  grow["contentChanges"] = Json::array({{{"text", std::string(1100000, 'b')}}});
+  c.notify("textDocument/didChange", grow);
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+}
+
+TEST_CASE("lsp: one didChange with 20,000 edits near the top of an 8.7 MB document is applied quickly") {
+  // Issue 16.10: each edit copied the rest of the text and renumbered every later line (28 s).
+  Client c;
+  c.initialize(full_caps());
+  std::string text;
+  for (int i = 0; text.size() < 8700000; ++i) text += "line " + std::to_string(i) + " some text of a line\n";
+  c.open("file:///t/big.txt", text, "text");
+  Json changes = Json::array();
+  for (int k = 0; k < 20000; ++k) changes.push_back({{"range", range(k % 50, 0, k % 50, 0)}, {"text", "x"}});
+  Json p = {{"textDocument", {{"uri", "file:///t/big.txt"}, {"version", 2}}}, {"contentChanges", std::move(changes)}};
+  c.notify("textDocument/didChange", p);
+  auto t0 = std::chrono::steady_clock::now();
+  // The next request is answered once the change is applied.
+  Json r = c.request("textDocument/codeAction",
+                     {{"textDocument", {{"uri", "file:///t/big.txt"}}}, {"range", range(0, 0, 0, 1)}}, 120000);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("didChange with 20,000 edits in an 8.7 MB document, then codeAction: %.3f s\n", seconds);
+  CHECK(r["result"][0]["command"]["arguments"][0]["version"] == 2);
+  CHECK(seconds < 3.0);
+  // And the edits landed where meant: 400 x's at the start of each of the first 50 lines.
+  c.exec("glm.ask", {{"uri", "file:///t/big.txt"}, {"range", range(0, 0, 2, 0)}, {"question", "q"}});
+  REQUIRE(c.wait([&] { return !c.mock.requests().empty(); }, 20000));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains(std::string(400, 'x') + "line 0 some text of a line\n" +
+                                                        std::string(400, 'x') + "line 1 some text of a line\n"));
+}
