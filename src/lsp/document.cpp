@@ -1,6 +1,7 @@
 #include "lsp/document.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace glm::lsp {
 
@@ -102,23 +103,72 @@ std::pair<size_t, size_t> line_span_of(const T& t, size_t line) {
   return {start, end};
 }
 
+// A resolved position: its line, byte offset and code units from the line's start. A batch of edits
+// keeps the last edit's end as an anchor, so that the next position on the same line is found by
+// scanning from there (forward or back) instead of from the line's start: consecutive edits on one
+// long line cost their distance, not the line's length.
+struct Resolved {
+  size_t line = SIZE_MAX;  // SIZE_MAX: not on a line (the end of the text past the last line)
+  size_t offset = 0;
+  int64_t units = 0;
+};
+
 template <class T>
-size_t offset_of_position(const T& t, Position p, Encoding e) {
-  if (p.line < 0) return 0;
-  if (static_cast<uint64_t>(p.line) >= t.line_count()) return t.size();
-  auto [start, end] = line_span_of(t, static_cast<size_t>(p.line));
-  if (p.character <= 0) return start;
+Resolved resolve_position(const T& t, Position p, Encoding e, const Resolved* anchor = nullptr) {
+  if (p.line < 0) return {0, 0, 0};
+  if (static_cast<uint64_t>(p.line) >= t.line_count()) return {SIZE_MAX, t.size(), 0};
+  const size_t line = static_cast<size_t>(p.line);
+  auto [start, end] = line_span_of(t, line);
+  if (p.character <= 0) return {line, start, 0};
+  auto lead = [&](size_t i) { return static_cast<unsigned char>(t.at(i)); };
+  if (e == Encoding::utf8) {
+    // A unit is a byte: no scan, only the step back to the start of the code point it falls in.
+    size_t i = static_cast<uint64_t>(p.character) >= end - start ? end : start + static_cast<size_t>(p.character);
+    for (size_t back = 0; i > start && i < end && back < 3 && (lead(i) & 0xC0) == 0x80; ++back) --i;
+    return {line, i, static_cast<int64_t>(i - start)};
+  }
   size_t i = start;
   int64_t units = 0;
+  if (anchor && anchor->line == line && anchor->offset >= start && anchor->offset <= end) {
+    i = anchor->offset;
+    units = anchor->units;
+    // Back over whole code points while past the target; landing before it means the target is inside
+    // the code point just stepped over: its start, as going forward would give.
+    if (units > p.character) {
+      while (units > p.character && i > start) {
+        size_t j = i - 1;
+        for (size_t back = 0; j > start && back < 3 && (lead(j) & 0xC0) == 0x80; ++back) --j;
+        units -= units_of(i - j, e);
+        i = j;
+      }
+      return {line, i, units};
+    }
+  }
   while (i < end) {
-    size_t len = std::min(utf8_sequence_length(static_cast<unsigned char>(t.at(i))), end - i);
+    size_t len = std::min(utf8_sequence_length(lead(i)), end - i);
     int64_t u = units_of(len, e);
     if (units + u > p.character) break;  // the position falls inside this code point: its start
     units += u;
     i += len;
     if (units == p.character) break;
   }
-  return i;
+  return {line, i, units};
+}
+
+template <class T>
+size_t offset_of_position(const T& t, Position p, Encoding e) {
+  return resolve_position(t, p, e).offset;
+}
+
+int64_t units_in(std::string_view text, Encoding e) {
+  if (e == Encoding::utf8) return static_cast<int64_t>(text.size());
+  int64_t n = 0;
+  for (size_t i = 0; i < text.size();) {
+    size_t len = std::min(utf8_sequence_length(static_cast<unsigned char>(text[i])), text.size() - i);
+    n += units_of(len, e);
+    i += len;
+  }
+  return n;
 }
 
 // A batch of edits: the text is split at a cursor into `head_` (before it) and `tail_` (after it,
@@ -136,25 +186,16 @@ class GapText {
   size_t line_start(size_t line) const {
     return line < hls_.size() ? hls_[line] : size() - tls_[tls_.size() - 1 - (line - hls_.size())];
   }
-  size_t line_of_offset(size_t offset) const {
-    size_t in_head = static_cast<size_t>(std::upper_bound(hls_.begin(), hls_.end(), offset) - hls_.begin());
-    if (in_head < hls_.size() || offset < head_.size()) return in_head - 1;
-    // Tail starts <= offset are those whose distance from the end is >= size - offset.
-    size_t in_tail = static_cast<size_t>(tls_.end() - std::lower_bound(tls_.begin(), tls_.end(), size() - offset));
-    return in_head + in_tail - 1;
-  }
-
   void replace(size_t a, size_t b, std::string_view text) {
     move_to(b);
-    size_t first = line_of_offset(a);
-    if (first > 0) --first;  // "\r" + "\n" may join across the edit's start
-    const size_t keep_from = hls_[first];
+    // Whether a line starts at p depends on bytes p-1 and p: starts before `a` are unchanged, starts
+    // after the cursor keep their distance from the end (the bytes that define them did not change),
+    // and only [a, a + size] is scanned again ("\r" + "\n" may join or split at either end).
+    const size_t from = std::max<size_t>(a, 1);
+    hls_.erase(std::lower_bound(hls_.begin(), hls_.end(), from), hls_.end());
     head_.erase(a);
     head_.append(text);
-    hls_.resize(first + 1);
-    // Starts after the cursor keep their distance from the end; starts up to the new cursor are
-    // scanned again (a start right after it depends on bytes that did not change).
-    for (size_t p = keep_from + 1; p <= head_.size(); ++p)
+    for (size_t p = from; p <= head_.size(); ++p)
       if (starts_line(*this, p)) hls_.push_back(p);
   }
 
@@ -238,14 +279,24 @@ Position Document::position_of(size_t offset, Encoding e) const {
 void Document::apply_changes(const std::vector<Change>& changes, Encoding e) {
   if (changes.empty()) return;
   GapText g(std::move(text_), std::move(line_starts_));
+  Resolved anchor;  // the previous edit's end, when still valid
   for (const auto& c : changes) {
     if (c.full) {
       g.reset(c.text);
+      anchor = {};
       continue;
     }
-    size_t a = offset_of_position(g, c.start, e), b = offset_of_position(g, c.end, e);
-    if (a > b) std::swap(a, b);
-    g.replace(a, b, c.text);
+    Resolved ra = resolve_position(g, c.start, e, &anchor);
+    Resolved rb = resolve_position(g, c.end, e, ra.line != SIZE_MAX ? &ra : &anchor);
+    if (ra.offset > rb.offset) std::swap(ra, rb);
+    const size_t line_start = ra.line != SIZE_MAX ? g.line_start(ra.line) : 0;
+    g.replace(ra.offset, rb.offset, c.text);
+    // The edit's end is on the same line, `units(text)` further, when the text has no line break and
+    // the line still starts where it did (a "\r" before it may have joined a "\n" after it).
+    anchor = {};
+    if (ra.line != SIZE_MAX && c.text.find_first_of("\r\n") == std::string_view::npos && ra.line < g.line_count() &&
+        g.line_start(ra.line) == line_start)
+      anchor = {ra.line, ra.offset + c.text.size(), ra.units + units_in(c.text, e)};
   }
   g.finish(text_, line_starts_);
 }

@@ -56,8 +56,9 @@ class Document {
   };
   // The contentChanges of one didChange, in order, each on the result of the previous ones. Linear in
   // the document's size once plus each edit's own size and its distance from the previous edit (a gap
-  // buffer over the text and the line index), not the document's size per edit: 20,000 edits near the
-  // top of a large document take milliseconds.
+  // buffer over the text and the line index; on one line, positions are found from the previous
+  // edit's end), not the document's or the line's size per edit: 20,000 edits near the top of a large
+  // document, or along one long line, take milliseconds.
   void apply_changes(const std::vector<Change>& changes, Encoding e);
   void apply_change(Position start, Position end, std::string_view text, Encoding e) {
     apply_changes({Change{false, start, end, text}}, e);

@@ -206,3 +206,34 @@ TEST_CASE("20,000 edits near the top of an 8.7 MB document in one batch take wel
   CHECK(d.text().compare(d.line_span(50).first, 8, "line 50 ") == 0);
   check_same_index(d);
 }
+
+TEST_CASE("edits along one long line, forward and backward: the same text as one at a time, and fast in utf-16") {
+  // Positions on a long line are found from the previous edit's end, not from the line's start.
+  for (bool backward : {false, true}) {
+    for (size_t size : {size_t(50000), size_t(8000000)}) {
+      std::string line;
+      while (line.size() < size) line += "ab\xE4\xB8\xAD\xF0\x9F\x98\x80";  // "ab中😀": 5 utf-16 units
+      const int64_t units = static_cast<int64_t>(line.size() / 9 * 5);
+      const int n = size > 100000 ? 20000 : 300;
+      const int64_t step = units / (n + 2);
+      Document d(line + "\n", 1, "");
+      std::vector<Document::Change> batch;
+      // Like a multi-cursor edit: one "x" every `step` units (inside emoji too), in order, or from the
+      // end as VS Code sends them.
+      for (int k = 0; k < n; ++k) {
+        int64_t at = backward ? units - step * (k + 1) : step * k + k;  // forward: earlier "x"s shift the rest
+        batch.push_back({false, {0, at}, {0, at}, "x"});
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      d.apply_changes(batch, Encoding::utf16);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      CHECK(s < 1.0);
+      CHECK(d.text().size() == line.size() + 1 + static_cast<size_t>(n));
+      if (size > 100000) continue;
+      std::string expect = line + "\n";  // one at a time on freshly indexed text
+      for (const auto& c : batch) expect.insert(Document(expect, 0, "").offset_of(c.start, Encoding::utf16), "x");
+      CHECK(d.text() == expect);
+      check_same_index(d);
+    }
+  }
+}
