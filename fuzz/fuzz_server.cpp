@@ -170,6 +170,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #ifdef GLM_FUZZ_LSP
     lsp::LspServer server(
         io, config, send, [&](int) { exited = true; }, http);
+    server.set_command_delay(std::chrono::milliseconds(0));  // drain() runs ready handlers only
     auto dispatch = [&](rpc::Frame&& f) { server.on_frame(std::move(f)); };
     auto framing_error = [&](rpc::FrameError&& e) { server.on_frame_error(e); };
     auto input_closed = [&] { server.input_closed(); };

@@ -37,6 +37,8 @@ const char* const kUsage =
     "\n"
     "  --lsp              be a Language Server (LSP 3.17: completion, inline completion, code actions)\n"
     "                     instead of speaking the JSON-RPC protocol; see docs/lsp.md\n"
+    "  --max-open-bytes N with --lsp: the most bytes all open documents may hold together\n"
+    "                     (default 268435456); documents over it are not tracked\n"
     "  --config PATH      config file (default: $XDG_CONFIG_HOME/glm-server/config.json if present)\n"
     "  --log-file PATH    write logs there instead of stderr\n"
     "  --log-level LEVEL  trace, debug, info, warn, error, off (default: info)\n"
@@ -49,6 +51,7 @@ struct Args {
   std::string config, log_file, log_level = "info";
   bool drain = false;
   bool lsp = false;
+  int64_t max_open_bytes = -1;  // --max-open-bytes; -1: the default
 };
 
 [[noreturn]] void die_usage(const std::string& message) {
@@ -84,6 +87,14 @@ Args parse_args(int argc, char** argv) {
       a.log_file = value("--log-file");
     } else if (arg.rfind("--log-level", 0) == 0) {
       a.log_level = value("--log-level");
+    } else if (arg.rfind("--max-open-bytes", 0) == 0) {
+      const std::string v = value("--max-open-bytes");
+      char* end = nullptr;
+      errno = 0;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || errno != 0 || n < 0)
+        die_usage("--max-open-bytes needs a number of bytes, got '" + v + "'");
+      a.max_open_bytes = n;
     } else {
       die_usage("unknown argument '" + arg + "'");
     }
@@ -171,6 +182,7 @@ int main(int argc, char** argv) {
     lsp = std::make_unique<glm::lsp::LspServer>(io, config, send, exit_fn);
   else
     plain = std::make_unique<glm::Server>(io, config, send, exit_fn);
+  if (lsp && args.max_open_bytes >= 0) lsp->set_max_open_bytes(args.max_open_bytes);
   glm::Server* server = lsp ? &lsp->core() : plain.get();
   server->set_config_file(path);
 

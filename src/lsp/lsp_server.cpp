@@ -7,9 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -31,8 +29,12 @@ constexpr size_t kRewriteContextLines = 30;
 // Work-done progress: at most one report per interval, with at most this much of the text so far.
 constexpr auto kReportInterval = std::chrono::milliseconds(100);
 constexpr size_t kReportTailBytes = 1000;
+// The "started" window/logMessage after a command's first messages (execute_command).
+constexpr auto kNudgeDelay = std::chrono::milliseconds(300);
 // Answers kept in the answers directory.
 constexpr size_t kKeepAnswers = 50;
+// Documents refused by the --max-open-bytes cap that are remembered (to answer completion empty there).
+constexpr size_t kMaxUntracked = 10000;
 
 const Json& member(const Json& j, const char* key) {
   static const Json null_json;
@@ -91,21 +93,6 @@ void reply_error(rpc::Reply& reply, const Json& error) {
 
 bool word_byte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 
-std::string cache_home() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') return x;
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache";
-  return "/tmp";
-}
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
 }  // namespace
 
 Json extract_config(const Json& options) {
@@ -126,6 +113,7 @@ struct LspServer::Job {
   std::string command;  // glm.explain, ...
   std::string title;    // "GLM: Explain"
   std::string uri, path, language;
+  std::string where;  // "file.lua:12", for messages
   int64_t version = 0;
   Position start, end;  // the range rewritten / explained (after expansion)
   std::string code, before, after;
@@ -148,6 +136,10 @@ LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std:
       send_(send),
       exit_(exit),
       dispatcher_(send),
+      answers_([] {
+        const char* d = std::getenv("GLM_LSP_ANSWERS_DIR");
+        return std::string(d && *d ? d : "");
+      }()),
       core_(
           io, config, [this](rpc::Framing, std::string&& m) { core_client_.on_server_message(std::move(m)); }, exit,
           std::move(http)),
@@ -155,7 +147,6 @@ LspServer::LspServer(asio::io_context& io, Config config, rpc::SendFn send, std:
   core_client_.set_target([this](rpc::Frame&& f) { core_.dispatcher().dispatch(std::move(f)); });
   dispatcher_.set_response_handler([this](const Json& r) { on_client_response(r); });
   dispatcher_.set_max_depth(static_cast<size_t>(config.max_json_depth));
-  if (const char* d = std::getenv("GLM_LSP_ANSWERS_DIR"); d && *d) answers_dir_override_ = d;
   register_methods();
 }
 
@@ -165,8 +156,26 @@ LspServer::~LspServer() {
   }
 }
 
-std::string LspServer::answers_dir() const {
-  return answers_dir_override_.empty() ? cache_home() + "/glm-server/answers" : answers_dir_override_;
+std::string LspServer::answers_dir() { return answers_.directory(); }
+
+void LspServer::add_root(const std::string& uri) {
+  std::string root = uri_to_path(uri);
+  if (root.empty() || root[0] != '/') return;  // not a file:// URI
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (std::find(roots_.begin(), roots_.end(), root) == roots_.end()) roots_.push_back(std::move(root));
+}
+
+std::string LspServer::workspace_path(const std::string& uri) const {
+  const std::string path = uri_to_path(uri);
+  // The innermost root that contains the file (nested workspace folders).
+  size_t best = 0;
+  for (const auto& root : roots_) {
+    const size_t n = root == "/" ? 0 : root.size();
+    if (path.size() > n + 1 && path.compare(0, n, root, 0, n) == 0 && path[n] == '/' && (best == 0 || n + 1 > best))
+      best = n + 1;
+  }
+  if (best > 0) return path.substr(best);
+  return std::filesystem::path(path).filename().string();  // outside the workspace: the name only
 }
 
 void LspServer::on_frame(rpc::Frame&& frame) {
@@ -283,6 +292,15 @@ void LspServer::register_methods() {
     caps_.configuration = member(ws, "configuration") == true;
     caps_.code_action_literals =
         !member(member(member(caps, "textDocument"), "codeAction"), "codeActionLiteralSupport").is_null();
+    // Workspace roots: paths sent upstream are relative to them (as the plugin sends them).
+    roots_.clear();
+    if (member(params, "workspaceFolders").is_array()) {
+      for (const auto& f : params["workspaceFolders"])
+        if (member(f, "uri").is_string()) add_root(f["uri"].get<std::string>());
+    }
+    if (roots_.empty() && member(params, "rootUri").is_string()) add_root(params["rootUri"].get<std::string>());
+    if (roots_.empty() && member(params, "rootPath").is_string())
+      add_root(path_to_uri(params["rootPath"].get<std::string>()));
     const Json& info = member(params, "clientInfo");
     caps_.name = member(info, "name").is_string() ? info["name"].get<std::string>() : "";
     caps_.version = member(info, "version").is_string() ? info["version"].get<std::string>() : "";
@@ -371,17 +389,33 @@ void LspServer::register_methods() {
   });
   d.on_notification("textDocument/didClose", [this](const Json& params) {
     const Json& td = member(params, "textDocument");
-    if (member(td, "uri").is_string()) docs_.close(td["uri"].get<std::string>());
+    if (!member(td, "uri").is_string()) return;
+    docs_.close(td["uri"].get<std::string>());
+    untracked_.erase(td["uri"].get<std::string>());
   });
-  for (const char* m : {"textDocument/didSave", "textDocument/willSave", "workspace/didChangeWorkspaceFolders",
-                        "workspace/didChangeWatchedFiles"})
+  d.on_notification("workspace/didChangeWorkspaceFolders", [this](const Json& params) {
+    const Json& event = member(params, "event");
+    if (member(event, "removed").is_array()) {
+      for (const auto& f : event["removed"]) {
+        if (!member(f, "uri").is_string()) continue;
+        std::string root = uri_to_path(f["uri"].get<std::string>());
+        while (root.size() > 1 && root.back() == '/') root.pop_back();
+        roots_.erase(std::remove(roots_.begin(), roots_.end(), root), roots_.end());
+      }
+    }
+    if (member(event, "added").is_array()) {
+      for (const auto& f : event["added"])
+        if (member(f, "uri").is_string()) add_root(f["uri"].get<std::string>());
+    }
+  });
+  for (const char* m : {"textDocument/didSave", "textDocument/willSave", "workspace/didChangeWatchedFiles"})
     d.on_notification(m, [](const Json&) {});
 
   d.on_notification("window/workDoneProgress/cancel", [this](const Json& params) {
     const Json& token = member(params, "token");
     for (auto& [id, entry] : jobs_) {
       auto job = entry;  // job_done erases the map's entry
-      if (job->work_done_token == token && !job->done) {
+      if (!token.is_null() && job->work_done_token == token && !job->done) {
         if (job->core_id && core_client_.in_flight(job->core_id))
           core_client_.cancel(job->core_id);
         else
@@ -409,7 +443,23 @@ void LspServer::did_open(const Json& params) {
   }
   std::string lang = member(td, "languageId").is_string() ? td["languageId"].get<std::string>() : "";
   int64_t version = member(td, "version").is_number() ? to_int(td["version"], "version") : 0;
-  docs_.open(td["uri"].get<std::string>(), td["text"].get<std::string>(), version, std::move(lang));
+  const std::string& uri = td["uri"].get_ref<const std::string&>();
+  docs_.close(uri);  // a repeated didOpen replaces the document: its old text does not count
+  const size_t size = td["text"].get_ref<const std::string&>().size();
+  if (docs_.total_bytes() + size > static_cast<uint64_t>(max_open_bytes_)) return untrack_document(uri, size);
+  untracked_.erase(uri);
+  docs_.open(uri, td["text"].get<std::string>(), version, std::move(lang));
+}
+
+void LspServer::untrack_document(const std::string& uri, size_t size) {
+  docs_.close(uri);
+  // Remembered (bounded) so that completion there answers empty instead of "not open".
+  if (untracked_.size() < kMaxUntracked) untracked_.insert(uri);
+  const std::string why = std::to_string(size) + " bytes would take the open documents over " +
+                          std::to_string(max_open_bytes_) + " bytes (--max-open-bytes)";
+  spdlog::warn("lsp: {} not tracked: {}", uri, why);
+  show_message(2, "GLM: " + uri + " is not tracked (" + why +
+                      "); GLM offers nothing in it until other documents are closed and it is reopened");
 }
 
 void LspServer::did_change(const Json& params) {
@@ -423,31 +473,49 @@ void LspServer::did_change(const Json& params) {
   }
   const Json& changes = member(params, "contentChanges");
   if (!changes.is_array()) return;
+  // All changes are applied in one pass (Document::apply_changes); the ones before a bad change apply.
+  std::vector<Document::Change> batch;
+  batch.reserve(changes.size());
   try {
     for (const auto& c : changes) {
       if (!member(c, "text").is_string()) throw rpc::invalid_params("contentChanges[].text: expected a string");
-      const std::string& text = c["text"].get_ref<const std::string&>();
+      Document::Change one;
+      one.text = c["text"].get_ref<const std::string&>();
       if (c.contains("range") && !c["range"].is_null()) {
         Range r = parse_range(c["range"], "contentChanges[].range");
-        doc->apply_change(r.start, r.end, text, caps_.encoding);
+        one.start = r.start;
+        one.end = r.end;
       } else {
-        doc->replace_all(text);
+        one.full = true;
       }
+      batch.push_back(one);
     }
   } catch (const rpc::RpcError& e) {
     spdlog::warn("lsp: bad didChange for {}: {}", uri, e.what());
   }
+  doc->apply_changes(batch, caps_.encoding);
   if (member(td, "version").is_number()) doc->set_version(to_int(td["version"], "version"));
-  if (static_cast<int64_t>(doc->text().size()) > max_document_bytes_) {
+  const size_t size = doc->text().size();
+  if (static_cast<int64_t>(size) > max_document_bytes_) {
     spdlog::warn("lsp: {} grew over {} bytes; no longer tracked", uri, max_document_bytes_);
     docs_.close(uri);
     show_message(2, "GLM: " + uri + " is too large; GLM ignores it until it is reopened");
+  } else if (docs_.total_bytes() > static_cast<uint64_t>(max_open_bytes_)) {
+    untrack_document(uri, size);
   }
 }
 
 void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_items) {
   const std::string uri = need_string(member(params, "textDocument"), "uri", "textDocument.");
   Document* doc = docs_.find(uri);
+  if (!doc && untracked_.count(uri)) {
+    spdlog::debug("lsp: no completion in {}: not tracked (over --max-open-bytes)", uri);
+    if (inline_items)
+      reply.result({{"items", Json::array()}});
+    else
+      reply.result({{"isIncomplete", false}, {"items", Json::array()}});
+    return;
+  }
   if (!doc) throw rpc::invalid_params("textDocument.uri: " + uri + " is not open (send textDocument/didOpen first)");
   Position pos = parse_position(member(params, "position"), "position");
   const std::string& text = doc->text();
@@ -467,7 +535,7 @@ void LspServer::complete(const Json& params, rpc::Reply& reply, bool inline_item
   }
   Json core_params = {{"prefix", text.substr(from, off - from)},
                       {"suffix", text.substr(off, to - off)},
-                      {"path", uri_to_path(uri)},
+                      {"path", workspace_path(uri)},
                       {"document", uri},
                       {"stream", false}};
   if (!doc->language_id().empty()) core_params["language"] = doc->language_id();
@@ -611,6 +679,9 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   job->command = command;
   job->uri = need_string(a, "uri", "arguments[0].");
   Document* doc = docs_.find(job->uri);
+  if (!doc && untracked_.count(job->uri))
+    throw rpc::invalid_params("arguments[0].uri: " + job->uri +
+                              " is not tracked: the open documents are over --max-open-bytes");
   if (!doc) throw rpc::invalid_params("arguments[0].uri: " + job->uri + " is not open");
   Range range = parse_range(member(a, "range"), "arguments[0].range");
   size_t s = doc->offset_of(range.start, caps_.encoding), e = doc->offset_of(range.end, caps_.encoding);
@@ -646,7 +717,8 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   }
   job->version = doc->version();
   job->language = doc->language_id();
-  job->path = uri_to_path(job->uri);
+  job->path = workspace_path(job->uri);
+  job->where = std::filesystem::path(job->path).filename().string() + ":" + std::to_string(job->start.line + 1);
   if (member(a, "question").is_string()) job->question = a["question"].get<std::string>();
   if (member(a, "instruction").is_string()) job->question = a["instruction"].get<std::string>();
   if (command == kFix) {
@@ -657,6 +729,9 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
         if (!member(dg, "message").is_string()) continue;
         Position dp =
             member(dg, "range").is_object() ? parse_range(dg["range"], "diagnostics[].range").start : Position{};
+        // The client's line may be anything up to INT64_MAX: it is clamped into the document before
+        // any arithmetic (line + 1 overflowed).
+        dp = doc->position_of(doc->offset_of(dp, caps_.encoding), caps_.encoding);
         msgs += "- line " + std::to_string(dp.line + 1) + ": " + dg["message"].get<std::string>();
         if (member(dg, "source").is_string()) msgs += " (" + dg["source"].get<std::string>() + ")";
         msgs += "\n";
@@ -675,20 +750,35 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
     job->token_ready = true;
   }
   job->id = next_job_++;
-  // The command is accepted: it is answered at once (some clients, e.g. eglot, wait for executeCommand
-  // synchronously, with a timeout); the work goes on with progress and ends in showDocument /
-  // showMessage / applyEdit. The reply goes out *after* the requests this sends right away
-  // (workDoneProgress/create, showMessageRequest): eglot's jsonrpc.el stops reading a batch of
-  // messages at the reply it waits for, and would leave a request that follows it in the same read
-  // unprocessed until the server next writes.
-  struct ReplyLast {
-    rpc::Reply& r;
-    ~ReplyLast() {
-      if (!r.answered()) r.result(nullptr);
-    }
-  } reply_last{reply};
+  // The command is accepted and answered now: no LSP request waits on the user or the model. Some
+  // clients wait for executeCommand synchronously with a timeout (eglot: 10 s, and a prompt open in
+  // that wait dies with it). The rest (the showMessageRequest prompt, progress, then showDocument /
+  // showMessage / applyEdit) follows after a short delay, in writes of its own: eglot's jsonrpc.el
+  // stops reading a batch of messages at the reply it waits for, so a request read in the same batch
+  // as the reply would stay unprocessed until the server next writes. A `window/logMessage` shortly
+  // after is that next write, in case the two were read together anyway.
+  reply.result(nullptr);
+  jobs_[job->id] = job;
+  job->report_timer = std::make_unique<asio::steady_timer>(io_);
+  job->report_timer->expires_after(command_delay_);
+  std::weak_ptr<Job> weak = job;
+  job->report_timer->async_wait([this, weak](const asio::error_code& ec) {
+    auto j = weak.lock();
+    if (ec || !j || j->done) return;
+    begin_job(j);
+    if (j->done) return;
+    j->report_timer->expires_after(kNudgeDelay);
+    j->report_timer->async_wait([this, weak](const asio::error_code& ec2) {
+      auto j2 = weak.lock();
+      if (ec2 || !j2 || j2->report_pending) return;
+      notify_client("window/logMessage", {{"type", 4}, {"message", j2->title + ": started on " + j2->where}});
+    });
+  });
+}
 
-  if (!job->question.empty() || command == kExplain || command == kFix) return start_job(std::move(job));
+void LspServer::begin_job(const std::shared_ptr<Job>& job) {
+  const std::string& command = job->command;
+  if (!job->question.empty() || command == kExplain || command == kFix) return start_job(job);
   static const std::vector<std::string> kQuestions = {"What does this code do?",
                                                       "Are there bugs or unhandled edge cases?",
                                                       "How could it be simpler or faster?", "How would I test it?"};
@@ -698,24 +788,30 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   const auto& choices = command == kAsk ? kQuestions : kInstructions;
   if (!caps_.show_message_request) {
     job->question = choices[0];
-    return start_job(std::move(job));
+    return start_job(job);
   }
   Json actions = Json::array();
   for (const auto& c : choices) actions.push_back({{"title", c}});
-  std::string where = std::filesystem::path(job->path).filename().string() + ":" + std::to_string(job->start.line + 1);
-  std::string message = command == kAsk ? "GLM: what do you want to know about " + where + "?"
-                                        : "GLM: how should " + where + " be rewritten?";
+  std::string message = command == kAsk ? "GLM: what do you want to know about " + job->where + "?"
+                                        : "GLM: how should " + job->where + " be rewritten?";
   request_client("window/showMessageRequest", {{"type", 3}, {"message", message}, {"actions", std::move(actions)}},
                  [this, job](const Json& result, const Json& error) {
-                   if (!error.is_null() || !member(result, "title").is_string()) return;  // dismissed
+                   if (job->done) return;
+                   if (!error.is_null() || !member(result, "title").is_string()) {  // dismissed
+                     job->done = true;
+                     job->report_timer->cancel();
+                     jobs_.erase(job->id);
+                     return;
+                   }
                    job->question = result["title"].get<std::string>();
                    start_job(job);
                  });
 }
 
-void LspServer::start_job(std::shared_ptr<Job> job) {
+void LspServer::start_job(const std::shared_ptr<Job>& job) {
   jobs_[job->id] = job;
-  job->report_timer = std::make_unique<asio::steady_timer>(io_);
+  if (!job->report_timer) job->report_timer = std::make_unique<asio::steady_timer>(io_);
+  job->report_timer->cancel();  // the nudge (execute_command): progress reports use the timer now
   if (!job->token_ready && caps_.work_done_progress) {
     job->work_done_token = "glm-" + std::to_string(job->id);
     // The job is held until the client answers: a token it created is always ended, even when the
@@ -844,29 +940,12 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
 
   auto fallback = [this, job, text] { show_message(3, job->title + "\n\n" + text); };
   if (!caps_.show_document) return fallback();
-  std::error_code ec;
-  std::filesystem::path dir = answers_dir();
-  std::filesystem::create_directories(dir, ec);
-  std::filesystem::path file =
-      dir / (timestamp() + "-" + std::to_string(job->id) + "-" + (job->command == kAsk ? "ask" : "explain") + ".md");
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << md) || !out.flush()) {
-      spdlog::warn("lsp: cannot write {}: falling back to window/showMessage", file.string());
-      return fallback();
-    }
+  auto written = answers_.write(job->command == kAsk ? "ask" : "explain", md);
+  if (written.path.empty()) {
+    spdlog::warn("lsp: cannot write the answer: {}; falling back to window/showMessage", written.error);
+    return fallback();
   }
-  // Keep the directory bounded: only the newest answers stay.
-  std::vector<std::filesystem::directory_entry> entries;
-  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec))
-    if (it->path().extension() == ".md") entries.push_back(*it);
-  if (entries.size() > kKeepAnswers) {
-    std::sort(entries.begin(), entries.end(),
-              [](const auto& x, const auto& y) { return x.path().filename() < y.path().filename(); });
-    for (size_t i = 0; i + kKeepAnswers < entries.size(); ++i) std::filesystem::remove(entries[i].path(), ec);
-  }
-  request_client("window/showDocument", {{"uri", path_to_uri(file.string())}, {"takeFocus", true}},
+  request_client("window/showDocument", {{"uri", path_to_uri(written.path)}, {"takeFocus", true}},
                  [fallback](const Json& r, const Json& error) {
                    if (!error.is_null() || member(r, "success") != true) fallback();
                  });

@@ -7,15 +7,19 @@
 // work-done progress, window/showDocument, workspace/applyEdit). Loop thread only.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "core/config.hpp"
+#include "lsp/answers.hpp"
 #include "lsp/core_client.hpp"
 #include "lsp/document.hpp"
 #include "rpc/dispatcher.hpp"
@@ -62,9 +66,16 @@ class LspServer {
   void output_closed();
 
   const ClientCaps& client() const { return caps_; }
+  // The cap on the bytes of all open documents together (--max-open-bytes): a document that would
+  // take them over it is not tracked (window/showMessage; completion there answers empty).
+  static constexpr int64_t kDefaultMaxOpenBytes = 256ll << 20;
+  void set_max_open_bytes(int64_t n) { max_open_bytes_ = n; }
+  // executeCommand is answered first; the command's own messages follow this much later, in writes of
+  // their own (execute_command). The fuzzer, which runs only ready handlers, sets 0.
+  void set_command_delay(std::chrono::milliseconds d) { command_delay_ = d; }
   Server& core() { return core_; }
-  // Where explanations are written ($XDG_CACHE_HOME/glm-server/answers); overridable for tests.
-  std::string answers_dir() const;
+  // Where explanations are written (AnswerStore::directory(); GLM_LSP_ANSWERS_DIR overrides it).
+  std::string answers_dir();
 
   struct Job;
 
@@ -80,12 +91,18 @@ class LspServer {
   void pull_configuration();
 
   void did_open(const Json& params);
+  void untrack_document(const std::string& uri, size_t size);
+  void add_root(const std::string& uri);
+  // A document's path as sent upstream: relative to the innermost workspace root holding it, else its
+  // file name (the plugin sends paths relative to its working directory, never absolute ones).
+  std::string workspace_path(const std::string& uri) const;
   void did_change(const Json& params);
 
   void complete(const Json& params, rpc::Reply& reply, bool inline_items);
   void code_action(const Json& params, rpc::Reply& reply);
   void execute_command(const Json& params, rpc::Reply& reply);
-  void start_job(std::shared_ptr<Job> job);
+  void begin_job(const std::shared_ptr<Job>& job);
+  void start_job(const std::shared_ptr<Job>& job);
   void run_job(const std::shared_ptr<Job>& job);
   void job_delta(const std::shared_ptr<Job>& job, const Json& delta);
   void job_report(const std::shared_ptr<Job>& job);
@@ -102,6 +119,7 @@ class LspServer {
   rpc::SendFn send_;
   std::function<void(int)> exit_;
   rpc::Dispatcher dispatcher_;
+  AnswerStore answers_;
   CoreClient core_client_;
   Server core_;
   DocumentStore docs_;
@@ -110,6 +128,10 @@ class LspServer {
   bool initialized_ = false;
   bool shutdown_ = false;
   int64_t max_document_bytes_;
+  int64_t max_open_bytes_ = kDefaultMaxOpenBytes;
+  std::chrono::milliseconds command_delay_{30};
+  std::set<std::string> untracked_;  // URIs refused by max_open_bytes_ (bounded)
+  std::vector<std::string> roots_;   // workspace folders, as paths without a trailing '/'
 
   std::map<std::string, int64_t> cancellable_;        // LSP request id (wire text) → core call id
   std::map<std::string, int64_t> latest_completion_;  // document URI → core call id in flight
@@ -117,7 +139,6 @@ class LspServer {
   std::map<int64_t, std::function<void(const Json&, const Json&)>> client_requests_;
   int64_t next_job_ = 1;
   std::map<int64_t, std::shared_ptr<Job>> jobs_;
-  std::string answers_dir_override_;
 };
 
 // The config object carried by initializationOptions / didChangeConfiguration settings / the "glm"

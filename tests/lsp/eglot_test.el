@@ -1,7 +1,9 @@
 ;;; eglot_test.el --- Emacs + eglot against glm-server --lsp and glm-mock-provider  -*- lexical-binding: t -*-
 ;; Run by tests/lsp/run_eglot.sh:  emacs --batch -Q -l tests/lsp/eglot_test.el
 ;; Environment: GLM_TEST_SERVER, GLM_TEST_MOCK, GLM_TEST_TMP.  Connects, completes at point, and runs
-;; the "GLM: Rewrite…" code action, which edits the buffer.  Exits non-zero on the first failure.
+;; the "GLM: Rewrite…" code action, which edits the buffer, with a user who takes 20 s to choose the
+;; instruction (eglot waits for executeCommand with a 10 s timeout: the server must not make that
+;; request wait on the user).  Exits non-zero on the first failure.
 ;; User choices (the code action menu, the rewrite instruction eglot asks for through
 ;; window/showMessageRequest) come from a scripted `completing-read'; everything else is eglot's own code.
 (require 'cl-lib)
@@ -59,10 +61,22 @@
 ;; ---------------------------------------------------------------------------------------------------
 (setenv "OPENAI_API_KEY" "sk-test-not-a-secret")
 
-(defvar glm-test-choices nil "Answers for `completing-read', in order: (PREDICATE-SUBSTRING . CHOICE).")
+(defvar glm-test-choices nil "Answers for `completing-read', in order: substrings of the choices.")
+(defvar glm-test-think-seconds 0
+  "How long the user looks at a prompt from the server (window/showMessageRequest) before choosing.")
+(defvar glm-test-in-code-actions nil "Non-nil while `eglot-code-actions' has not returned.")
+(defvar glm-test-on-prompt nil "Called in the server's prompt each 0.1 s while the user thinks.")
 (defun glm-test-completing-read (prompt collection &rest _)
   (let ((answer (pop glm-test-choices)))
     (unless answer (glm-test-fail "unexpected question: %s" prompt))
+    (when (and (string-match-p "Server reports" prompt) (> glm-test-think-seconds 0))
+      ;; The user thinks.  Emacs keeps running timers and reading process output meanwhile, as it
+      ;; does with the minibuffer open.
+      (let ((deadline (+ (float-time) glm-test-think-seconds)))
+        (while (< (float-time) deadline)
+          (accept-process-output nil 0.1)
+          (when glm-test-on-prompt (funcall glm-test-on-prompt))))
+      (glm-test-ok (format "thought for %d s at the prompt" glm-test-think-seconds)))
     (let* ((cands (all-completions "" collection))
            (hit (cl-find-if (lambda (c) (string-match-p (regexp-quote answer) c)) cands)))
       (unless hit (glm-test-fail "no choice matching %S in %S" answer cands))
@@ -97,16 +111,37 @@
         (glm-test-fail "completion not inserted: %S" line))
       (glm-test-ok (format "completed at point: %S" line))))
 
-  ;; 2. The Rewrite code action on line 3 edits the buffer.
+  ;; 2. The Rewrite code action on line 3 edits the buffer, after the user has taken 20 s (twice
+  ;; eglot's request timeout) to choose the instruction.  executeCommand must have been answered
+  ;; before the prompt, and the buffer must not change until the choice is made.
   (goto-char (point-min))
   (forward-line 2)
-  (let ((beg (line-beginning-position)) (end (line-end-position)))
-    (setq glm-test-choices (list "GLM: Rewrite" "Simplify it"))
-    (let ((tick (buffer-chars-modified-tick)))
-      ;; As from the keyboard (a mouse event would pop up a menu instead of the minibuffer).
-      (let ((last-nonmenu-event ?\r))
-        (eglot-code-actions beg end nil t))
-      (glm-test-wait (lambda () (/= tick (buffer-chars-modified-tick))) "the rewrite edit")))
+  (let* ((beg (line-beginning-position)) (end (line-end-position))
+         (buf (current-buffer))
+         (text (buffer-string))
+         (tick (buffer-chars-modified-tick))
+         (prompted-inside nil))
+    (setq glm-test-choices (list "GLM: Rewrite" "Simplify it")
+          glm-test-think-seconds 20
+          glm-test-on-prompt
+          (lambda ()
+            (when glm-test-in-code-actions (setq prompted-inside t))
+            (unless (and (equal text (with-current-buffer buf (buffer-string)))
+                         (= tick (with-current-buffer buf (buffer-chars-modified-tick))))
+              (glm-test-fail "the buffer changed before the user chose: %S"
+                             (with-current-buffer buf (buffer-string))))))
+    ;; As from the keyboard (a mouse event would pop up a menu instead of the minibuffer).
+    (setq glm-test-in-code-actions t)
+    (condition-case err
+        (let ((last-nonmenu-event ?\r))
+          (eglot-code-actions beg end nil t))
+      (error (glm-test-fail "the code action failed: %S" err)))
+    (setq glm-test-in-code-actions nil)
+    (glm-test-ok "executeCommand answered without waiting for the user")
+    (glm-test-wait (lambda () (null glm-test-choices)) "the server's prompt")
+    (when prompted-inside
+      (glm-test-fail "the server asked while eglot was still waiting for executeCommand"))
+    (glm-test-wait (lambda () (/= tick (buffer-chars-modified-tick))) "the rewrite edit"))
   (goto-char (point-min))
   (forward-line 2)
   (let ((line (buffer-substring (line-beginning-position) (line-end-position))))

@@ -1,5 +1,6 @@
 // LSP document store: positions in utf-16/utf-8/utf-32 over CJK and emoji, clamping of invalid
 // positions, incremental edits (checked against re-indexing from scratch on random edits).
+#include <chrono>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -150,4 +151,89 @@ TEST_CASE("the store opens, finds and closes documents") {
   s.close("file:///a");
   CHECK(s.find("file:///a") == nullptr);
   s.close("file:///never");  // closing an unknown document is harmless
+}
+
+TEST_CASE("a batch of edits (one didChange) gives the text and index of the edits applied one at a time") {
+  // apply_changes keeps a cursor between the edits of a batch (a gap buffer): edits before, after and
+  // across the previous one, full replacements inside the batch, and "\r"/"\n" joined across the cursor.
+  std::mt19937 rng(777);
+  const std::vector<std::string> pieces = {"a", "\n", "\r", "\r\n", "中", "😀", "xyz", "", "\n\n", "é", "\r\r\n"};
+  for (Encoding e : {Encoding::utf16, Encoding::utf8, Encoding::utf32}) {
+    Document d("start\nsecond line\r\nthird\rfourth\n", 1, "");
+    for (int round = 0; round < 300; ++round) {
+      std::string expect = d.text();
+      std::vector<std::string> texts;
+      std::vector<Document::Change> batch;
+      const int n = 1 + static_cast<int>(rng() % 12);
+      texts.reserve(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        Document ref(expect, 0, "");  // the text so far, indexed from scratch
+        auto pick = [&](int64_t m) { return static_cast<int64_t>(rng() % static_cast<uint32_t>(m)); };
+        Document::Change c;
+        texts.push_back(pieces[rng() % pieces.size()] + pieces[rng() % pieces.size()]);
+        c.text = texts.back();
+        if (rng() % 40 == 0) {
+          c.full = true;
+          expect = texts.back();
+        } else {
+          c.start = {pick(static_cast<int64_t>(ref.line_count()) + 1), pick(14)};
+          c.end = {pick(static_cast<int64_t>(ref.line_count()) + 1), pick(14)};
+          size_t oa = ref.offset_of(c.start, e), ob = ref.offset_of(c.end, e);
+          expect.replace(std::min(oa, ob), std::max(oa, ob) - std::min(oa, ob), texts.back());
+        }
+        batch.push_back(c);
+      }
+      d.apply_changes(batch, e);
+      REQUIRE(d.text() == expect);
+      check_same_index(d);
+      if (d.text().size() > 3000) d.replace_all("reset\nagain\r\n");
+    }
+  }
+}
+
+TEST_CASE("20,000 edits near the top of an 8.7 MB document in one batch take well under a second") {
+  std::string text;
+  for (int i = 0; text.size() < 8700000; ++i) text += "line " + std::to_string(i) + " some text of a line\n";
+  Document d(std::move(text), 1, "");
+  std::vector<Document::Change> batch;
+  for (int k = 0; k < 20000; ++k) batch.push_back({false, {k % 50, 0}, {k % 50, 0}, "x"});
+  auto t0 = std::chrono::steady_clock::now();
+  d.apply_changes(batch, Encoding::utf16);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(s < 1.0);
+  CHECK(d.text().compare(0, 427, std::string(400, 'x') + "line 0 some text of a line\n") == 0);
+  CHECK(d.text().compare(d.line_span(49).first, 408, std::string(400, 'x') + "line 49 ") == 0);
+  CHECK(d.text().compare(d.line_span(50).first, 8, "line 50 ") == 0);
+  check_same_index(d);
+}
+
+TEST_CASE("edits along one long line, forward and backward: the same text as one at a time, and fast in utf-16") {
+  // Positions on a long line are found from the previous edit's end, not from the line's start.
+  for (bool backward : {false, true}) {
+    for (size_t size : {size_t(50000), size_t(8000000)}) {
+      std::string line;
+      while (line.size() < size) line += "ab\xE4\xB8\xAD\xF0\x9F\x98\x80";  // "ab中😀": 5 utf-16 units
+      const int64_t units = static_cast<int64_t>(line.size() / 9 * 5);
+      const int n = size > 100000 ? 20000 : 300;
+      const int64_t step = units / (n + 2);
+      Document d(line + "\n", 1, "");
+      std::vector<Document::Change> batch;
+      // Like a multi-cursor edit: one "x" every `step` units (inside emoji too), in order, or from the
+      // end as VS Code sends them.
+      for (int k = 0; k < n; ++k) {
+        int64_t at = backward ? units - step * (k + 1) : step * k + k;  // forward: earlier "x"s shift the rest
+        batch.push_back({false, {0, at}, {0, at}, "x"});
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      d.apply_changes(batch, Encoding::utf16);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      CHECK(s < 1.0);
+      CHECK(d.text().size() == line.size() + 1 + static_cast<size_t>(n));
+      if (size > 100000) continue;
+      std::string expect = line + "\n";  // one at a time on freshly indexed text
+      for (const auto& c : batch) expect.insert(Document(expect, 0, "").offset_of(c.start, Encoding::utf16), "x");
+      CHECK(d.text() == expect);
+      check_same_index(d);
+    }
+  }
 }

@@ -1,6 +1,9 @@
 // glm-server --lsp as a process, driven like an editor would, against the in-process mock provider:
 // lifecycle, position encodings, incremental sync (CJK, emoji), code actions, Explain with progress
 // and showDocument/showMessage, Rewrite with applyEdit, configuration changes, errors.
+#include <sys/stat.h>
+
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -29,7 +32,7 @@ std::string temp_dir() {
 struct Client {
   MockServer mock;
   std::string answers = temp_dir();
-  ServerProcess server{{"--lsp"}, {"GLM_LSP_ANSWERS_DIR=" + answers, "OPENAI_API_KEY=sk-test"}};
+  ServerProcess server;
   std::vector<Json> notes;
   std::vector<Json> server_requests;
   // The editor's side of the server's requests: documents open, everything else answers null.
@@ -45,6 +48,10 @@ struct Client {
     for (const auto& m : held) server.send({{"jsonrpc", "2.0"}, {"id", m["id"]}, {"result", on_request(m)}});
     held.clear();
   }
+
+  Client() : server({"--lsp"}, {"GLM_LSP_ANSWERS_DIR=" + answers, "OPENAI_API_KEY=sk-test"}) {}
+  // The server run by env(1) with these arguments (see env_args below).
+  explicit Client(const std::vector<std::string>& env_argv) : server(env_argv, {}, "/usr/bin/env") {}
 
   ~Client() {
     std::error_code ec;
@@ -462,4 +469,337 @@ TEST_CASE("lsp: bad input gets errors, never a crash") {
   REQUIRE(m);
   CHECK((*m)["error"]["code"] == -32700);
   CHECK(c.request("shutdown", nullptr)["result"].is_null());
+}
+
+TEST_CASE("lsp: executeCommand is answered before the server asks or reports anything") {
+  // Issue 15.3: eglot waits for executeCommand synchronously (10 s); a prompt sent before the reply
+  // runs inside that wait and dies with it. The reply must come first; the prompt follows.
+  Client c;
+  Json caps = full_caps();
+  caps["workspace"].erase("configuration");  // no workspace/configuration request after `initialized`
+  c.initialize(caps);
+  c.open("file:///t/e.lua", "local answer = 42\n");
+  c.hold = {"window/showMessageRequest"};
+  Json p = {{"command", "glm.rewrite"},
+            {"arguments", Json::array({{{"uri", "file:///t/e.lua"}, {"range", range(0, 0, 0, 5)}}})}};
+  c.server.send({{"jsonrpc", "2.0"}, {"id", 77}, {"method", "workspace/executeCommand"}, {"params", p}});
+  std::optional<Json> reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!reply && std::chrono::steady_clock::now() < deadline) {
+    auto m = c.server.read(50);
+    if (!m) continue;
+    if (m->contains("method"))
+      (m->contains("id") ? c.server_requests : c.notes).push_back(*m);  // sent before the reply
+    else
+      reply = *m;
+  }
+  REQUIRE(reply);
+  CHECK((*reply)["id"] == 77);
+  CHECK((*reply)["result"].is_null());
+  CHECK(c.server_requests.empty());
+  CHECK(c.notes.empty());
+  // The prompt follows, and nothing happens until the user answers it, however long that takes.
+  REQUIRE(c.wait([&] { return !c.held.empty() || !c.server_requests.empty(); }));
+  REQUIRE(c.held.size() == 1);
+  CHECK(c.held[0]["method"] == "window/showMessageRequest");
+  c.pump(1500);
+  CHECK(c.mock.requests().empty());
+  c.on_request = [](const Json& req) -> Json {
+    if (req["method"] == "window/showMessageRequest") return req["params"]["actions"][1];
+    return nullptr;
+  };
+  c.release();
+  REQUIRE(
+      c.wait([&] { return c.find_request("workspace/applyEdit") != nullptr || c.find_note("window/showMessage"); }));
+  CHECK_THAT(last_user_message(c.mock), Catch::EndsWith("Simplify it"));
+}
+
+namespace {
+
+std::string server_bin() {
+  const char* b = std::getenv("GLM_TEST_SERVER_BIN");
+  return b && *b ? b : GLM_SERVER_BIN;
+}
+
+// The server under env(1): the variables that choose the answers directory are all unset, then `env`
+// (NAME=value) set, so that nothing inherited from the test's environment decides.
+std::vector<std::string> env_args(const std::vector<std::string>& env, const std::vector<std::string>& args = {}) {
+  std::vector<std::string> a = {
+      "-u",     "GLM_LSP_ANSWERS_DIR",   "-u", "XDG_CACHE_HOME", "-u", "HOME", "-u", "XDG_RUNTIME_DIR", "-u",
+      "TMPDIR", "OPENAI_API_KEY=sk-test"};
+  a.insert(a.end(), env.begin(), env.end());
+  a.push_back(server_bin());
+  a.push_back("--lsp");
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st.st_mode;
+}
+
+// Runs Explain on a one-line document and returns the answer file's path (empty: it came as a message).
+std::string explain_once(Client& c, const std::string& uri = "file:///t/e.lua", const std::string& code = "x = 1\n") {
+  c.initialize(full_caps());
+  c.open(uri, code);
+  c.server_requests.clear();
+  c.notes.clear();
+  c.exec("glm.explain", {{"uri", uri}, {"range", range(0, 0, 0, 5)}});
+  REQUIRE(c.wait([&] { return c.find_request("window/showDocument") || c.find_note("window/showMessage"); }));
+  if (!c.find_request("window/showDocument")) return "";
+  std::string u = c.find_request("window/showDocument")->at("params")["uri"];
+  REQUIRE(u.rfind("file://", 0) == 0);
+  return u.substr(7);
+}
+
+}  // namespace
+
+TEST_CASE("lsp: answer files are private: directory 0700, files 0600") {
+  std::string home = temp_dir();
+  Client c(env_args({"XDG_CACHE_HOME=" + home + "/cache"}));
+  std::string file = explain_once(c);
+  REQUIRE(file.rfind(home + "/cache/glm-server/answers/", 0) == 0);
+  CHECK((mode_of(home + "/cache/glm-server/answers") & 0777) == 0700);
+  CHECK((mode_of(file) & 0777) == 0600);
+  CHECK(S_ISREG(mode_of(file)));
+  std::filesystem::remove_all(home);
+}
+
+TEST_CASE("lsp: an answers directory made 0755 by an older version is made private; a symlinked one is refused") {
+  std::string home = temp_dir();
+  std::string dir = home + "/cache/glm-server/answers";
+  SECTION("0755") {
+    std::filesystem::create_directories(dir);
+    ::chmod(dir.c_str(), 0755);
+    Client c(env_args({"XDG_CACHE_HOME=" + home + "/cache"}));
+    REQUIRE_FALSE(explain_once(c).empty());
+    CHECK((mode_of(dir) & 0777) == 0700);
+  }
+  SECTION("a symlink to someone else's directory") {
+    std::filesystem::create_directories(home + "/cache/glm-server");
+    std::filesystem::create_directories(home + "/elsewhere");
+    std::filesystem::create_directory_symlink(home + "/elsewhere", dir);
+    Client c(env_args({"XDG_CACHE_HOME=" + home + "/cache"}));
+    CHECK(explain_once(c).empty());  // shown as a message instead
+    CHECK(std::filesystem::is_empty(home + "/elsewhere"));
+  }
+  std::filesystem::remove_all(home);
+}
+
+TEST_CASE("lsp: a symlink planted under a predictable answer name is never written through") {
+  std::string home = temp_dir();
+  std::string dir = home + "/answers";
+  std::filesystem::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  std::string victim = home + "/victim.txt";
+  std::ofstream(victim) << "precious\n";
+  // Every name the old scheme (<UTC time>-<job>-explain.md) could use in the next seconds.
+  std::time_t now = std::time(nullptr);
+  for (int dt = -1; dt <= 5; ++dt) {
+    std::time_t t = now + dt;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    std::filesystem::create_symlink(victim, dir + "/" + buf + "-1-explain.md");
+  }
+  Client c(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  std::string file = explain_once(c);
+  REQUIRE_FALSE(file.empty());
+  CHECK(read_file(victim) == "precious\n");
+  CHECK(S_ISREG(mode_of(file)));
+  CHECK_THAT(read_file(file), Catch::StartsWith("# GLM: Explain"));
+  std::filesystem::remove_all(home);
+}
+
+TEST_CASE("lsp: pruning removes only the server's own answer files") {
+  std::string dir = temp_dir();  // GLM_LSP_ANSWERS_DIR pointed at a notes folder
+  ::chmod(dir.c_str(), 0700);
+  for (int i = 0; i < 60; ++i) std::ofstream(dir + "/note-" + std::to_string(i) + ".md") << "note " << i << "\n";
+  for (int i = 0; i < 55; ++i)
+    std::ofstream(dir + "/glm-answer-20200101-0000" + (i < 10 ? "0" : "") + std::to_string(i) + "-1-aaaa-explain.md")
+        << "old answer\n";
+  Client c(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  REQUIRE_FALSE(explain_once(c).empty());
+  size_t notes = 0, answers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("note-", 0) == 0) ++notes;
+    if (n.rfind("glm-answer-", 0) == 0) ++answers;
+  }
+  CHECK(notes == 60);
+  CHECK(answers == 50);  // the newest 50 of the server's own
+  CHECK_FALSE(std::filesystem::exists(dir + "/glm-answer-20200101-000000-1-aaaa-explain.md"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lsp: two servers started together write different answer files") {
+  std::string dir = temp_dir();
+  ::chmod(dir.c_str(), 0700);
+  Client a(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  Client b(env_args({"GLM_LSP_ANSWERS_DIR=" + dir}));
+  a.initialize(full_caps());
+  b.initialize(full_caps());
+  a.open("file:///t/a.lua", "local from_a = 1\n");
+  b.open("file:///t/b.lua", "local from_b = 2\n");
+  a.exec("glm.explain", {{"uri", "file:///t/a.lua"}, {"range", range(0, 0, 0, 99)}});
+  b.exec("glm.explain", {{"uri", "file:///t/b.lua"}, {"range", range(0, 0, 0, 99)}});
+  REQUIRE(a.wait([&] { return a.find_request("window/showDocument") != nullptr; }));
+  REQUIRE(b.wait([&] { return b.find_request("window/showDocument") != nullptr; }));
+  std::string fa = a.find_request("window/showDocument")->at("params")["uri"].get<std::string>().substr(7);
+  std::string fb = b.find_request("window/showDocument")->at("params")["uri"].get<std::string>().substr(7);
+  CHECK(fa != fb);
+  CHECK_THAT(read_file(fa), Catch::Contains("from_a"));
+  CHECK_THAT(read_file(fb), Catch::Contains("from_b"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lsp: with no HOME nor XDG_CACHE_HOME answers go to a private directory, never a shared one") {
+  Client c(env_args({}));
+  std::string file = explain_once(c);
+  REQUIRE_FALSE(file.empty());
+  std::string dir = std::filesystem::path(file).parent_path().string();
+  CHECK(dir != "/tmp/glm-server/answers");
+  CHECK((mode_of(dir) & 0777) == 0700);
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  CHECK(st.st_uid == ::geteuid());
+  CHECK((mode_of(file) & 0777) == 0600);
+  if (dir != "/tmp/glm-server/answers") std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lsp: glm.fix with a diagnostic on line INT64_MAX is answered, the line clamped into the document") {
+  // Issue 16.7: `line + 1` overflowed (UB; the ASan build died without a reply).
+  Client c;
+  c.initialize(full_caps());
+  c.open("file:///t/f.lua", "local x = 1\nprint(y)\n");
+  Json diag = {{"range", {{"start", pos(INT64_MAX, 0)}, {"end", pos(INT64_MAX, 1)}}}, {"message", "boom"}};
+  Json r = c.exec("glm.fix", {{"uri", "file:///t/f.lua"}, {"range", range(1, 0, 1, 8)}, {"diagnostics", {diag}}});
+  CHECK(r["result"].is_null());
+  REQUIRE(c.wait([&] { return !c.mock.requests().empty(); }));
+  std::string prompt = last_user_message(c.mock);
+  CHECK_THAT(prompt, Catch::Contains("- line 3: boom"));  // the end of the document
+  CHECK_THAT(prompt, !Catch::Contains("-922337"));
+  CHECK(c.request("shutdown", nullptr)["result"].is_null());
+}
+
+TEST_CASE("lsp: Explain and Rewrite send paths relative to the workspace root, else the file name") {
+  Client c;
+  Json p = {{"processId", nullptr},
+            {"rootUri", "file:///home/u/proj"},
+            {"workspaceFolders", {{{"uri", "file:///home/u/proj"}, {"name", "proj"}}}},
+            {"capabilities", full_caps()},
+            {"initializationOptions", {{"config", c.config()}}}};
+  REQUIRE(c.request("initialize", p).contains("result"));
+  c.notify("initialized", Json::object());
+  auto explain = [&](const std::string& uri) {
+    c.open(uri, "local answer = 42\n");
+    size_t before = c.mock.requests().size();
+    c.exec("glm.ask", {{"uri", uri}, {"range", range(0, 0, 0, 5)}, {"question", "why?"}});
+    REQUIRE(c.wait([&] { return c.mock.requests().size() > before; }));
+    return last_user_message(c.mock);
+  };
+  std::string inside = explain("file:///home/u/proj/src/deep/m%20x.lua");
+  CHECK_THAT(inside, Catch::Contains("src/deep/m x.lua"));
+  CHECK_THAT(inside, !Catch::Contains("/home/u"));
+  std::string outside = explain("file:///etc/other/conf.lua");
+  CHECK_THAT(outside, Catch::Contains("conf.lua"));
+  CHECK_THAT(outside, !Catch::Contains("/etc/other"));
+  // A rewrite's prompt names the file the same way.
+  c.open("file:///home/u/proj/r.lua", "local v = 1\n");
+  size_t before = c.mock.requests().size();
+  c.exec("glm.rewrite", {{"uri", "file:///home/u/proj/r.lua"}, {"range", range(0, 0, 0, 11)}, {"instruction", "x"}});
+  REQUIRE(c.wait([&] { return c.mock.requests().size() > before; }));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains("File: `r.lua`"));
+}
+
+TEST_CASE("lsp: open documents are capped in total; a document over the cap is not tracked, said once") {
+  Client c(env_args({}, {"--max-open-bytes=1000000"}));
+  c.initialize(full_caps());
+  std::string big(600000, 'a');
+  big += "\n";
+  c.open("file:///t/one.txt", big);
+  c.open("file:///t/two.txt", big);  // 1.2 MB together: over the cap
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+  CHECK_THAT(c.find_note("window/showMessage")->at("params")["message"].get<std::string>(),
+             Catch::Contains("two.txt") && Catch::Contains("--max-open-bytes"));
+  // Completion there answers empty, without asking the model; the first document still works.
+  Json r =
+      c.request("textDocument/completion", {{"textDocument", {{"uri", "file:///t/two.txt"}}}, {"position", pos(0, 3)}});
+  REQUIRE(r.contains("result"));
+  CHECK(r["result"]["items"].empty());
+  Json inl = c.request("textDocument/inlineCompletion",
+                       {{"textDocument", {{"uri", "file:///t/two.txt"}}}, {"position", pos(0, 3)}});
+  CHECK(inl["result"]["items"].empty());
+  CHECK(c.mock.requests().empty());
+  CHECK(c.exec("glm.explain", {{"uri", "file:///t/two.txt"}, {"range", range(0, 0, 0, 5)}})["error"]["message"]
+            .get<std::string>()
+            .find("--max-open-bytes") != std::string::npos);
+  // Closing the first makes room: the second, reopened, is tracked again.
+  c.notify("textDocument/didClose", {{"textDocument", {{"uri", "file:///t/one.txt"}}}});
+  c.open("file:///t/two.txt", "x = 1\nprint(x)\n");
+  c.notes.clear();
+  Json actions = c.request("textDocument/codeAction",
+                           {{"textDocument", {{"uri", "file:///t/two.txt"}}}, {"range", range(0, 0, 0, 1)}});
+  CHECK(actions["result"][0]["command"]["arguments"][0]["version"] == 1);  // known again
+  // Growing past the cap through didChange untracks it too.
+  Json grow = {{"textDocument", {{"uri", "file:///t/two.txt"}, {"version", 2}}}};
+  grow["contentChanges"] = Json::array({{{"text", std::string(1100000, 'b')}}});
+  c.notify("textDocument/didChange", grow);
+  REQUIRE(c.wait([&] { return c.find_note("window/showMessage") != nullptr; }));
+}
+
+TEST_CASE("lsp: one didChange with 20,000 edits near the top of an 8.7 MB document is applied quickly") {
+  // Issue 16.10: each edit copied the rest of the text and renumbered every later line (28 s).
+  Client c;
+  c.initialize(full_caps());
+  std::string text;
+  for (int i = 0; text.size() < 8700000; ++i) text += "line " + std::to_string(i) + " some text of a line\n";
+  c.open("file:///t/big.txt", text, "text");
+  Json changes = Json::array();
+  for (int k = 0; k < 20000; ++k) changes.push_back({{"range", range(k % 50, 0, k % 50, 0)}, {"text", "x"}});
+  Json p = {{"textDocument", {{"uri", "file:///t/big.txt"}, {"version", 2}}}, {"contentChanges", std::move(changes)}};
+  c.notify("textDocument/didChange", p);
+  auto t0 = std::chrono::steady_clock::now();
+  // The next request is answered once the change is applied.
+  Json r = c.request("textDocument/codeAction",
+                     {{"textDocument", {{"uri", "file:///t/big.txt"}}}, {"range", range(0, 0, 0, 1)}}, 120000);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("didChange with 20,000 edits in an 8.7 MB document, then codeAction: %.3f s\n", seconds);
+  CHECK(r["result"][0]["command"]["arguments"][0]["version"] == 2);
+  CHECK(seconds < 3.0);
+  // And the edits landed where meant: 400 x's at the start of each of the first 50 lines.
+  c.exec("glm.ask", {{"uri", "file:///t/big.txt"}, {"range", range(0, 0, 2, 0)}, {"question", "q"}});
+  REQUIRE(c.wait([&] { return !c.mock.requests().empty(); }, 20000));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains(std::string(400, 'x') + "line 0 some text of a line\n" +
+                                                        std::string(400, 'x') + "line 1 some text of a line\n"));
+}
+
+TEST_CASE("lsp: one didChange with 20,000 edits along one 8 MB line (utf-16, from the end) is applied quickly") {
+  // Each position was found by scanning its line from the start (and the line was scanned again after
+  // each edit): minutes for a multi-cursor edit of a minified file.
+  Client c;
+  Json caps = full_caps();
+  caps["general"]["positionEncodings"] = {"utf-16"};
+  c.initialize(caps);
+  std::string line;
+  while (line.size() < 8000000) line += "ab\xE4\xB8\xAD\xF0\x9F\x98\x80";  // "ab中😀": 5 utf-16 units
+  const int64_t units = static_cast<int64_t>(line.size() / 9 * 5);
+  c.open("file:///t/min.js", line + "\n", "javascript");
+  Json changes = Json::array();
+  for (int k = 0; k < 20000; ++k) {
+    int64_t at = units - 300 * (k + 1);
+    changes.push_back({{"range", range(0, at, 0, at)}, {"text", "x"}});
+  }
+  c.notify("textDocument/didChange",
+           {{"textDocument", {{"uri", "file:///t/min.js"}, {"version", 2}}}, {"contentChanges", std::move(changes)}});
+  auto t0 = std::chrono::steady_clock::now();
+  Json r = c.request("textDocument/codeAction",
+                     {{"textDocument", {{"uri", "file:///t/min.js"}}}, {"range", range(0, 0, 0, 1)}}, 120000);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("didChange with 20,000 edits along one 8 MB line, then codeAction: %.3f s\n", seconds);
+  CHECK(r["result"][0]["command"]["arguments"][0]["version"] == 2);
+  CHECK(seconds < 3.0);
 }
