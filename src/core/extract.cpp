@@ -338,6 +338,16 @@ std::string code_from_answer(std::string_view answer, const CodeOptions& options
     out.append(lines[i]);
   }
   if (ends_with(options.original, "\n")) out += '\n';
+  if (options.original.find("\r\n") != std::string_view::npos) {
+    // A CRLF file gets CRLF lines back.
+    std::string crlf;
+    crlf.reserve(out.size() + out.size() / 16);
+    for (char c : out) {
+      if (c == '\n') crlf += '\r';
+      crlf += c;
+    }
+    out = std::move(crlf);
+  }
   return out;
 }
 

@@ -47,7 +47,8 @@ std::optional<std::string> diff_new_side(std::string_view text);
 
 struct CodeOptions {
   // The text being replaced ("" for an insertion): the answer gets its indentation back when the model
-  // dropped it, and ends with a newline exactly when the original does.
+  // dropped it, ends with a newline exactly when the original does, and has CRLF line ends when the
+  // original has them.
   std::string_view original;
   // For an insertion (no original): a line whose indentation the inserted code should have.
   std::string_view indent_like;

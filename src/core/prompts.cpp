@@ -67,8 +67,10 @@ std::vector<Message> build_edit_messages(const EditInput& in, const std::string&
   } else {
     user += where + ". Rewrite this code:\n" + fenced(in.code);
   }
-  if (!in.before.empty()) user += "\nFor reference only (do not repeat), the lines before:\n" + fenced(in.before);
-  if (!in.after.empty()) user += "\nand the lines after:\n" + fenced(in.after);
+  // Context that is only blank lines says nothing: left out.
+  auto blank = [](const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; };
+  if (!blank(in.before)) user += "\nFor reference only (do not repeat), the lines before:\n" + fenced(in.before);
+  if (!blank(in.after)) user += "\nand the lines after:\n" + fenced(in.after);
   return {Message{"system", system.empty() ? kEditSystemPrompt : system}, Message{"user", user}};
 }
 

@@ -11,7 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "lsp/rewrite.hpp"
+#include "lsp/text_util.hpp"
 
 namespace glm::lsp {
 
@@ -847,9 +847,12 @@ void LspServer::run_job(const std::shared_ptr<Job>& job) {
     if (!job->language.empty()) p["language"] = job->language;
     if (!job->question.empty()) p["question"] = job->question;
   } else {
-    method = "chat";
-    RewriteInput in{job->code, job->before, job->after, job->language, job->path, job->question};
-    p = {{"messages", build_rewrite_messages(in)}, {"stream", true}};
+    // Rewrite and Fix: the server's `edit` (the one edit prompt; the answer's code, cleaned by
+    // core/extract, is the result's content).
+    method = "edit";
+    p = {{"instruction", job->question}, {"code", job->code}, {"before", job->before},
+         {"after", job->after},          {"path", job->path}, {"stream", true}};
+    if (!job->language.empty()) p["language"] = job->language;
   }
   std::weak_ptr<Job> weak = job;
   CoreClient::Handlers h;
@@ -951,8 +954,7 @@ void LspServer::deliver_answer(const std::shared_ptr<Job>& job, const std::strin
                  });
 }
 
-void LspServer::deliver_edit(const std::shared_ptr<Job>& job, const std::string& reply) {
-  std::string code = extract_code(reply, job->code);
+void LspServer::deliver_edit(const std::shared_ptr<Job>& job, const std::string& code) {
   if (code == job->code) {
     show_message(3, job->title + ": the model left the code unchanged");
     return;

@@ -68,6 +68,7 @@ TEST_CASE("code_from_answer: a table of model answers") {
       {"streaming: an introducing sentence never shows", "Here is the", "", "x = 1\n", "", "", true},
       {"streaming: a finished introducing sentence never shows", "Here is the updated function:\n\n```py", "",
        "x = 1\n", "", "", true},
+      {"a CRLF original gets CRLF lines back", "```\nb\nc\n```", "b\r\nc\r\n", "a\r\n"},
       {"cut off inside the fence", "```py\ny = 2\nz = 3", "y = 2\nz = 3\n"},
       {"one line ```code```", "```y = 2```", "y = 2\n"},
       {"original without a final newline: none added", "```py\ny = 2\n```", "y = 2", "x = 1"},

@@ -354,7 +354,7 @@ TEST_CASE("lsp: Rewrite comes back as workspace/applyEdit on the selection, vers
     CHECK(dc["textDocument"]["version"] == 7);
     CHECK(dc["edits"][0]["range"] == range(0, col, 0, col + 11));
     CHECK(dc["edits"][0]["newText"] == "local v = 1 + 0");
-    CHECK_THAT(last_user_message(c.mock), Catch::Contains("Selection to rewrite:\n```lua\nlocal v = 1\n```"));
+    CHECK_THAT(last_user_message(c.mock), Catch::Contains("Rewrite this code:\n```lua\nlocal v = 1\n```"));
   }
 }
 
@@ -511,7 +511,7 @@ TEST_CASE("lsp: executeCommand is answered before the server asks or reports any
   c.release();
   REQUIRE(
       c.wait([&] { return c.find_request("workspace/applyEdit") != nullptr || c.find_note("window/showMessage"); }));
-  CHECK_THAT(last_user_message(c.mock), Catch::EndsWith("Simplify it"));
+  CHECK_THAT(last_user_message(c.mock), Catch::StartsWith("Instruction: Simplify it\n"));
 }
 
 namespace {
@@ -712,7 +712,7 @@ TEST_CASE("lsp: Explain and Rewrite send paths relative to the workspace root, e
   size_t before = c.mock.requests().size();
   c.exec("glm.rewrite", {{"uri", "file:///home/u/proj/r.lua"}, {"range", range(0, 0, 0, 11)}, {"instruction", "x"}});
   REQUIRE(c.wait([&] { return c.mock.requests().size() > before; }));
-  CHECK_THAT(last_user_message(c.mock), Catch::Contains("File: `r.lua`"));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains("File `r.lua` (lua)"));
 }
 
 TEST_CASE("lsp: open documents are capped in total; a document over the cap is not tracked, said once") {
