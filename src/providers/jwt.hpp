@@ -35,11 +35,15 @@ class ZhipuJwtCache {
   Result<std::string> token(std::string_view api_key);
   void invalidate();
   const std::string& current() const { return token_; }  // the cached token ("" when none)
+  // The token made before it ("" when none): a request sent with it may still be answered (and its
+  // error echo it) after the cache was invalidated or renewed, so it is redacted too.
+  const std::string& previous() const { return previous_; }
 
  private:
   Clock clock_;
   std::string key_;
   std::string token_;
+  std::string previous_;
   int64_t issued_ms_ = 0;
 };
 

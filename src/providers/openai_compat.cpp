@@ -325,7 +325,8 @@ std::unique_ptr<ChatStream> OpenAiCompatProvider::open_stream(const ChatRequest&
 
 std::vector<std::string> OpenAiCompatProvider::secrets() const {
   std::vector<std::string> out = credentials_.known_secrets();
-  if (auto t = jwt_.current(); !t.empty()) out.push_back(std::move(t));
+  for (const std::string* t : {&jwt_.current(), &jwt_.previous()})
+    if (!t->empty()) out.push_back(*t);
   return out;
 }
 

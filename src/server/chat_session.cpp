@@ -173,9 +173,8 @@ void ChatSession::on_tool_calls(const Json& fragments) {
 
 void ChatSession::fail(UpstreamError error) {
   if (done_) return;
-  // Upstream text (error pages that echo the request, token endpoint replies) must not carry a key
-  // to the log or the client.
-  redact_error(error, provider_.secrets());
+  // Upstream text (error pages that echo the request, token endpoint replies) reaches the log and the
+  // client only through report_upstream_error, which redacts it; the decisions below read no text.
   // Stale credentials: refresh once and resend (Qianfan 110/111, an expired Zhipu JWT).
   if (error.refresh_credentials && !refreshed_credentials_ && !streamed_) {
     refreshed_credentials_ = true;
@@ -200,16 +199,15 @@ void ChatSession::fail(UpstreamError error) {
       return;
     }
   }
-  spdlog::warn("request {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), request_.provider,
-               error.message);
-  Json data = upstream_error_data(error, request_.provider);
+  const std::string_view kind = error_kind_name(error.kind);
+  UpstreamReport report = report_upstream_error(std::move(error), provider_, request_.provider);
+  spdlog::warn("request {}: {} error from {}: {}", id_text_, kind, request_.provider, report.message);
+  Json& data = report.data;
   if (!result_.content.empty() || !result_.reasoning.empty() || !result_.tool_calls.empty()) {
     data["partial"] = {{"content", result_.content}, {"reasoning", result_.reasoning}};
     if (!result_.tool_calls.empty()) data["partial"]["tool_calls"] = result_.tool_calls;
   }
-  std::string message = error.message;
-  if (message.rfind(request_.provider, 0) != 0) message = request_.provider + ": " + message;
-  reply_.error(rpc::code::upstream_error, message, data);
+  reply_.error(rpc::code::upstream_error, report.message, data);
   finish();
 }
 

@@ -426,15 +426,14 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
       provider_.invalidate_credentials();
       return prepare(leg);
     }
+    const std::string_view kind = error_kind_name(error.kind);
+    UpstreamReport report = report_upstream_error(std::move(error), provider_, job_.request.provider);
     if (legs_.size() > 1)
-      spdlog::info("complete {}: {} error from {} (request {} of {}): {}", id_text_, error_kind_name(error.kind),
-                   job_.request.provider, leg.index + 1, legs_.size(), error.message);
+      spdlog::info("complete {}: {} error from {} (request {} of {}): {}", id_text_, kind, job_.request.provider,
+                   leg.index + 1, legs_.size(), report.message);
     else
-      spdlog::info("complete {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), job_.request.provider,
-                   error.message);
-    std::string message = error.message;
-    if (message.rfind(job_.request.provider, 0) != 0) message = job_.request.provider + ": " + message;
-    leg_failed(leg, Failure{std::move(message), upstream_error_data(error, job_.request.provider)});
+      spdlog::info("complete {}: {} error from {}: {}", id_text_, kind, job_.request.provider, report.message);
+    leg_failed(leg, Failure{std::move(report.message), std::move(report.data)});
   }
 
   void leg_failed(Leg& leg, Failure failure) {
