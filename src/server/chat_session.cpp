@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/history.hpp"
+#include "core/tool_calls.hpp"
 #include "providers/provider_common.hpp"
 #include "providers/registry.hpp"
 #include "rpc/json_text.hpp"
@@ -146,7 +147,7 @@ void ChatSession::on_replace(std::string_view content, std::string_view reasonin
 }
 
 bool ChatSession::over_limit(size_t more) {
-  const size_t have = result_.content.size() + result_.reasoning.size();
+  const size_t have = result_.content.size() + result_.reasoning.size() + tool_call_bytes_;
   if (have + more <= hooks_.max_response_bytes) return false;
   // A stream that never ends must not take the process's memory with it: stop the transfer and answer
   // with what the client already has (the partial text is exactly the deltas sent so far).
@@ -166,6 +167,10 @@ bool ChatSession::over_limit(size_t more) {
 
 void ChatSession::on_tool_calls(const Json& fragments) {
   if (done_) return;
+  // Tool-call fragments are part of the reply like text: they count against max_response_bytes.
+  const size_t bytes = tool_call_bytes(fragments);
+  if (over_limit(bytes)) return;
+  tool_call_bytes_ += bytes;
   streamed_ = true;  // like text: a resend could call the tools twice
   if (!request_.stream) return;
   reply_.notify("chat/delta", Json{{"id", id_}, {"seq", seq_++}, {"tool_calls", fragments}});

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <unordered_set>
 
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/tool_calls.hpp"
 #include "providers/provider_common.hpp"
 #include "rpc/json_text.hpp"
 #include "server/param_fields.hpp"
@@ -268,6 +270,8 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     void on_replace(std::string_view content, std::string_view /*reasoning*/) override {
       session.on_replace(*this, content);
     }
+    // A completion has no use for tool calls, but the decoder assembles them: they count against the cap.
+    void on_tool_calls(const Json& fragments) override { session.on_tool_calls(*this, fragments); }
 
     CompleteSession& session;
     size_t index;
@@ -277,6 +281,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     std::unique_ptr<ChatStream> stream;
     net::Transfer transfer;
     std::string body;
+    size_t tool_call_bytes = 0;
     bool keep_body = false;
     bool refreshed = false;
     bool ended = false;
@@ -299,10 +304,17 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, {}, /*replace=*/true));
   }
 
+  void on_tool_calls(Leg& leg, const Json& fragments) {
+    if (done_ || leg.ended) return;
+    const size_t bytes = tool_call_bytes(fragments);
+    if (over_limit(leg, bytes)) return;
+    leg.tool_call_bytes += bytes;
+  }
+
   // A stream that never ends must not take the process's memory with it (as chat: ChatSession::over_limit).
-  // The limit is per request upstream.
+  // The limit is per request upstream; tool-call fragments count like text.
   bool over_limit(Leg& leg, size_t more) {
-    if (leg.result.content.size() + more <= max_bytes_) return false;
+    if (leg.result.content.size() + leg.tool_call_bytes + more <= max_bytes_) return false;
     spdlog::warn("complete {}: {} response over max_response_bytes ({}); stopped", id_text_, job_.request.provider,
                  max_bytes_);
     leg_failed(leg, Failure{job_.request.provider + ": the completion is longer than max_response_bytes (" +
@@ -352,6 +364,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     cap(request.options.idle_timeout_ms);
 
     leg.result = ChatResult{};
+    leg.tool_call_bytes = 0;
     leg.result.model = job_.request.model;
     leg.result.provider = job_.request.provider;
     leg.body.clear();
