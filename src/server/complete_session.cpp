@@ -460,7 +460,8 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
   void succeed(Leg& leg) {
     if (done_ || leg.ended) return;
     leg.ended = true;  // the transfer may still read the stream's terminator (connection reuse)
-    if (!leg.body.empty()) leg.texts = fim::choice_texts(leg.body);
+    // At most n choices: a reply with more (or with indexes >= n) must not cost time or cache room.
+    if (!leg.body.empty()) leg.texts = fim::choice_texts(leg.body, static_cast<size_t>(std::max(1, leg.request.n)));
     if (leg.texts.empty()) leg.texts.push_back(leg.result.content);
     leg_ended();
   }
@@ -477,6 +478,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     CompleteAnswer answer;
     const Leg* first = nullptr;
     std::optional<Usage> usage;
+    std::unordered_set<std::string> seen;  // distinct candidates in O(1) each
     for (const auto& leg : legs_) {
       if (leg->result.usage) {
         Usage& u = usage ? *usage : usage.emplace();
@@ -488,8 +490,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
       if (!first) first = leg.get();
       for (const auto& t : leg->texts) {
         std::string c = fim::clean_completion(t, r.prefix, r.suffix, opts);
-        if (c.empty() || std::find(answer.candidates.begin(), answer.candidates.end(), c) != answer.candidates.end())
-          continue;
+        if (c.empty() || !seen.insert(c).second) continue;
         answer.candidates.push_back(std::move(c));
       }
     }
