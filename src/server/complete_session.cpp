@@ -133,22 +133,30 @@ CompleteJob parse_complete_params(const Json& params, const Config& config) {
   }
 
   // Everything that changes the answer: the model, the trimmed text, and the options that shape it.
-  std::string key = model;
-  key += '\0';
-  key += fim::style_name(job.style);
-  key += '\0';
-  key += r.path;
-  key += '\0';
-  key += r.prefix;
-  key += '\0';
-  key += r.suffix;
-  key += '\0';
-  key += std::to_string(r.n) + "/" + std::to_string(job.max_lines) + "/" + std::to_string(r.max_tokens);
+  // Each field is length-prefixed, so no two requests share a key however their text is split between
+  // the fields (joining with a separator byte let path "x\0A" + prefix "B" meet path "x" + prefix "A\0B").
+  std::string key;
+  auto add = [&key](std::string_view v) {
+    key += std::to_string(v.size());
+    key += ':';
+    key += v;
+  };
+  auto add_number = [&add](double v) { add(Json(v).dump()); };
+  add(model);
+  add(fim::style_name(job.style));
+  add(r.path);
+  add(r.language);
+  add(r.prefix);
+  add(r.suffix);
+  add(std::to_string(r.n) + "/" + std::to_string(job.max_lines) + "/" + std::to_string(r.max_tokens));
+  add_number(r.temperature);
+  add_number(r.top_p);
+  add(std::to_string(r.stop.size()));
+  for (const auto& s : r.stop) add(s);
+  add(std::to_string(r.contexts.size()));
   for (const auto& c : r.contexts) {
-    key += '\0';
-    key += c.path;
-    key += '\0';
-    key += c.code;
+    add(c.path);
+    add(c.code);
   }
   job.cache_key = std::move(key);
   return job;
@@ -543,6 +551,8 @@ CompleteService::~CompleteService() {
 }
 
 void CompleteService::reconfigure(const Config& config) {
+  // Answers still in flight were asked of the old configuration: they must not fill the new cache.
+  ++generation_;
   cache_.clear();
   cache_.set_capacity(static_cast<size_t>(config.completion.cache_size));
 }
@@ -577,7 +587,7 @@ void CompleteService::start(const Json& params, const Config& config, rpc::Reply
   auto cookie = hooks_.cancels.add(session->id(), [weak] {
     if (auto s = weak.lock()) s->cancel("Request cancelled");
   });
-  sessions_[session.get()] = Running{session, cookie};
+  sessions_[session.get()] = Running{session, cookie, generation_};
   session->start();
 }
 
@@ -585,6 +595,7 @@ void CompleteService::ended(CompleteSession* session, const CompleteAnswer* answ
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   auto keep = std::move(it->second.session);
+  const bool current = it->second.generation == generation_;
   hooks_.cancels.remove(it->second.cancel);
   sessions_.erase(it);
   const CompleteJob& job = keep->job();
@@ -592,7 +603,7 @@ void CompleteService::ended(CompleteSession* session, const CompleteAnswer* answ
     auto d = by_document_.find(job.document);
     if (d != by_document_.end() && d->second.lock() == keep) by_document_.erase(d);
   }
-  if (answer && !answer->candidates.front().empty()) cache_.put(job.cache_key, *answer);
+  if (answer && current && !answer->candidates.front().empty()) cache_.put(job.cache_key, *answer);
   if (sessions_.empty() && hooks_.idle) hooks_.idle();
   // The session may still be on the stack; release it from the loop.
   asio::post(hooks_.io, [keep = std::move(keep)] {});
