@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -267,13 +268,39 @@ std::optional<std::string> load_config_file(Config& out, const std::string& path
   if (!f) return path + ": cannot open config file";
   std::stringstream ss;
   ss << f.rdbuf();
+  const std::string text = ss.str();
   Json j;
   try {
-    j = Json::parse(ss.str());
+    j = Json::parse(text);
   } catch (const Json::parse_error& e) {
-    return path + ": invalid JSON: " + e.what();
+    // e.what() quotes the text it last read, which may be the inside of a key: say where, not what.
+    size_t line = 1, column = 1;
+    const size_t end = std::min(text.size(), e.byte > 0 ? e.byte - 1 : size_t{0});
+    for (size_t i = 0; i < end; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return path + ": invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column);
   }
   if (auto err = apply_config(out, j)) return path + ": " + *err;
+  bool inline_secret = false;
+  if (auto p = j.find("providers"); p != j.end() && p->is_object())
+    for (const auto& [name, instance] : p->items())
+      for (const char* k : {"api_key", "secret_key"})
+        if (instance.is_object() && instance.contains(k) && instance[k].is_string() &&
+            !instance[k].get_ref<const std::string&>().empty())
+          inline_secret = true;
+  struct stat st {};
+  if (inline_secret && stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    out.warnings.push_back(path + " holds an api_key and is readable by others (mode " + mode + "); run: chmod 600 " +
+                           path);
+  }
   return std::nullopt;
 }
 

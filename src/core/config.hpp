@@ -65,6 +65,9 @@ struct Config {
   PromptsConfig prompts;                            // the `prompts` section
   Json raw = Json::object();                        // the merged JSON, for re-merging
   std::shared_ptr<const ProviderKinds> kinds;       // the registry's view; kept through apply_config
+  // Said once at startup by the server (spdlog, so on stderr or in --log-file): e.g. a config file
+  // holding an inline key that others can read (load_config_file).
+  std::vector<std::string> warnings;
 
   // The built-in instances of `kinds` with their defaults (docs/providers.md). The server passes
   // provider_kinds() (src/providers/registry.hpp).
@@ -76,7 +79,10 @@ struct Config {
 // integer") on invalid input; `out` is untouched then. `out` must come from Config::defaults().
 std::optional<std::string> apply_config(Config& out, const Json& overlay);
 
-// Reads and applies a config file. Missing file at an explicit path is an error.
+// Reads and applies a config file. Missing file at an explicit path is an error. A JSON syntax error is
+// reported by line and column only: the text near it may be a key. A file that holds an inline
+// `api_key` or `secret_key` and is readable by its group or others adds a warning to out.warnings
+// naming the path and `chmod 600` (as ssh does for a private key).
 std::optional<std::string> load_config_file(Config& out, const std::string& path);
 
 // $XDG_CONFIG_HOME/glm-server/config.json (or ~/.config/...) if it exists, else "".

@@ -21,6 +21,13 @@ std::optional<std::string> merge_tool_call_fragments(Json& calls, const Json& fr
     Json& call = calls[index];
     Json norm = Json::object();
     norm["index"] = index;
+    // The member named by the call's type (Zhipu's {"type":"web_search","web_search":{...}}) is the only
+    // one kept besides id, type and function: anything else an upstream sends is dropped, so unknown
+    // keys cannot pile up (their bytes would still count against max_response_bytes in the sessions).
+    std::string type;
+    if (auto t = f.find("type"); t != f.end() && t->is_string()) type = t->get<std::string>();
+    if (type.empty())
+      if (auto t = call.find("type"); t != call.end() && t->is_string()) type = t->get<std::string>();
     for (auto it = f.begin(); it != f.end(); ++it) {
       const std::string& k = it.key();
       const Json& v = it.value();
@@ -34,25 +41,22 @@ std::optional<std::string> merge_tool_call_fragments(Json& calls, const Json& fr
           if (g.value().is_null()) continue;
           if (g.key() == "arguments") {
             std::string piece = g.value().is_string() ? g.value().get<std::string>() : g.value().dump();
-            std::string acc = fn.contains("arguments") && fn["arguments"].is_string()
-                                  ? fn["arguments"].get<std::string>()
-                                  : std::string();
-            fn["arguments"] = acc + piece;
-            nfn["arguments"] = piece;
+            // Appended in place (amortised O(1) per byte): arguments may stream in thousands of pieces.
+            Json& acc = fn["arguments"];
+            if (!acc.is_string()) acc = std::string();
+            acc.get_ref<std::string&>().append(piece);
+            nfn["arguments"] = std::move(piece);
           } else if (g.key() == "name") {
             if (g.value().is_string() && !g.value().get_ref<const std::string&>().empty()) {
               fn["name"] = g.value();
               nfn["name"] = g.value();
             }
-          } else {
-            fn[g.key()] = g.value();
-            nfn[g.key()] = g.value();
           }
         }
         if (!nfn.empty()) norm["function"] = std::move(nfn);
       } else if ((k == "id" || k == "type") && v.is_string() && v.get_ref<const std::string&>().empty()) {
         continue;  // some servers repeat "" in later fragments: keep the first real value
-      } else {
+      } else if (k == "id" || k == "type" || (!type.empty() && k == type)) {
         call[k] = v;
         norm[k] = v;
       }
@@ -60,6 +64,29 @@ std::optional<std::string> merge_tool_call_fragments(Json& calls, const Json& fr
     if (normalised) normalised->push_back(std::move(norm));
   }
   return std::nullopt;
+}
+
+size_t tool_call_bytes(const Json& fragments) {
+  // Iterative: an upstream value may nest deeply.
+  size_t bytes = 0;
+  std::vector<const Json*> todo{&fragments};
+  while (!todo.empty()) {
+    const Json* j = todo.back();
+    todo.pop_back();
+    if (j->is_string()) {
+      bytes += j->get_ref<const std::string&>().size();
+    } else if (j->is_object()) {
+      for (auto it = j->begin(); it != j->end(); ++it) {
+        bytes += it.key().size();
+        todo.push_back(&it.value());
+      }
+    } else if (j->is_array()) {
+      for (const auto& e : *j) todo.push_back(&e);
+    } else {
+      bytes += 8;  // a number, true/false/null
+    }
+  }
+  return bytes;
 }
 
 std::optional<std::string> check_tools(const Json& tools, const Json& tool_choice) {

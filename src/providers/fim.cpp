@@ -1,6 +1,7 @@
 #include "providers/fim.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/prompts.hpp"
 #include "providers/registry.hpp"
@@ -154,31 +155,30 @@ std::unique_ptr<ChatStream> open_completions_stream(std::string provider, ChatRe
   return std::make_unique<CompletionsDecoder>(std::move(provider), result, sink);
 }
 
-std::vector<std::string> choice_texts(std::string_view raw) {
+std::vector<std::string> choice_texts(std::string_view raw, size_t max_choices) {
   std::vector<std::string> out;
   Json body = Json::parse(raw, nullptr, false);
   if (!body.is_object()) return out;
   auto choices = body.find("choices");
   if (choices == body.end() || !choices->is_array()) return out;
-  std::vector<std::pair<int64_t, std::string>> indexed;
+  // One slot per requested choice: an index outside [0, max_choices) or a repeated one is ignored, so
+  // a reply with any number of choices costs one pass and yields at most max_choices texts.
+  std::vector<std::optional<std::string>> slots(std::min<size_t>(max_choices, 64));
   int64_t position = 0;
   for (const auto& c : *choices) {
     ++position;
     if (!c.is_object()) continue;
     int64_t index = c.contains("index") && c["index"].is_number_integer() ? c["index"].get<int64_t>() : position - 1;
-    std::string text;
+    if (index < 0 || static_cast<uint64_t>(index) >= slots.size() || slots[static_cast<size_t>(index)]) continue;
     if (auto t = c.find("text"); t != c.end() && t->is_string()) {
-      text = t->get<std::string>();
+      slots[static_cast<size_t>(index)] = t->get<std::string>();
     } else if (auto m = c.find("message");
                m != c.end() && m->is_object() && m->contains("content") && (*m)["content"].is_string()) {
-      text = (*m)["content"].get<std::string>();
-    } else {
-      continue;
+      slots[static_cast<size_t>(index)] = (*m)["content"].get<std::string>();
     }
-    indexed.emplace_back(index, std::move(text));
   }
-  std::stable_sort(indexed.begin(), indexed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [i, t] : indexed) out.push_back(std::move(t));
+  for (auto& s : slots)
+    if (s) out.push_back(std::move(*s));
   return out;
 }
 

@@ -74,8 +74,9 @@ ChatRequest chat_request(const Request& request, std::string_view provider_type)
 // the OpenAI error handling of OpenAiLikeDecoder.
 std::unique_ptr<ChatStream> open_completions_stream(std::string provider, ChatResult& result, DeltaSink& sink);
 
-// Every choice's text of a non-stream JSON body, in index order: `message.content` (chat) or `text`
-// (completions). Empty when the body is not such a response.
-std::vector<std::string> choice_texts(std::string_view body);
+// The texts of the choices with index 0 .. max_choices-1 (the request's n) of a non-stream JSON body, in
+// index order: `message.content` (chat) or `text` (completions); extra choices, indexes >= max_choices and
+// repeated indexes are ignored. Empty when the body is not such a response.
+std::vector<std::string> choice_texts(std::string_view body, size_t max_choices);
 
 }  // namespace glm::fim

@@ -77,12 +77,20 @@ Result<std::string> ZhipuJwtCache::token(std::string_view api_key) {
   auto made = make_zhipu_jwt(api_key, now);
   if (!made) return made;
   key_ = std::string(api_key);
+  retire();
   token_ = made.value();
   issued_ms_ = now;
   return token_;
 }
 
+void ZhipuJwtCache::retire() {
+  if (token_.empty()) return;
+  if (previous_.size() == kKeepPrevious) previous_.erase(previous_.begin());
+  previous_.push_back(token_);
+}
+
 void ZhipuJwtCache::invalidate() {
+  retire();
   token_.clear();
   key_.clear();
   issued_ms_ = 0;

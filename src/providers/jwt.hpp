@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/types.hpp"
 
@@ -35,11 +36,18 @@ class ZhipuJwtCache {
   Result<std::string> token(std::string_view api_key);
   void invalidate();
   const std::string& current() const { return token_; }  // the cached token ("" when none)
+  // The tokens made before it (the last kKeepPrevious, oldest first): requests sent with them may still
+  // be answered (and their errors echo them) after the cache was invalidated or renewed — n concurrent
+  // completion requests may each refresh once — so they are redacted too.
+  static constexpr size_t kKeepPrevious = 8;
+  const std::vector<std::string>& previous() const { return previous_; }
 
  private:
   Clock clock_;
   std::string key_;
   std::string token_;
+  std::vector<std::string> previous_;
+  void retire();  // moves token_ to previous_
   int64_t issued_ms_ = 0;
 };
 

@@ -325,7 +325,8 @@ std::unique_ptr<ChatStream> OpenAiCompatProvider::open_stream(const ChatRequest&
 
 std::vector<std::string> OpenAiCompatProvider::secrets() const {
   std::vector<std::string> out = credentials_.known_secrets();
-  if (auto t = jwt_.current(); !t.empty()) out.push_back(std::move(t));
+  if (!jwt_.current().empty()) out.push_back(jwt_.current());
+  for (const auto& t : jwt_.previous()) out.push_back(t);
   return out;
 }
 

@@ -93,7 +93,7 @@ class Provider {
 
   // The secrets this provider holds now (keys, secret keys, tokens), so that upstream text echoing
   // them (an error page that repeats the request) is redacted before it is logged or returned
-  // (redact_secrets in provider_common.hpp; the chat driver applies it to every error).
+  // (redact_secrets in provider_common.hpp; server/upstream_error.hpp applies it to every error).
   virtual std::vector<std::string> secrets() const { return {}; }
 };
 

@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
 
 namespace glm {
 
@@ -492,33 +495,58 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-void replace_all(std::string& text, const std::string& needle) {
-  static const std::string kMark = "[redacted]";
-  if (needle.empty()) return;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + kMark.size()))
-    text.replace(pos, needle.size(), kMark);
+// Marks every byte of `text` that belongs to `form` whole or to a piece of it of kSecretPiece or more
+// bytes (an excerpt cut inside a key, then followed by more text), and a shorter tail that starts
+// `form` (a field cut at its very end inside a key).
+constexpr size_t kSecretPiece = 6;
+
+void mark_secret(const std::string& text, const std::string& form, std::vector<char>& mark) {
+  if (form.empty()) return;
+  for (size_t pos = text.find(form); pos != std::string::npos; pos = text.find(form, pos + 1))
+    std::fill(mark.begin() + static_cast<ptrdiff_t>(pos), mark.begin() + static_cast<ptrdiff_t>(pos + form.size()), 1);
+  if (form.size() > kSecretPiece && text.size() >= kSecretPiece) {
+    // Every kSecretPiece-byte window of the secret, hashed once: linear in the text and the secret.
+    std::unordered_set<std::string_view> pieces;
+    for (size_t i = 0; i + kSecretPiece <= form.size(); ++i)
+      pieces.insert(std::string_view(form).substr(i, kSecretPiece));
+    const std::string_view t(text);
+    for (size_t i = 0; i + kSecretPiece <= t.size(); ++i)
+      if (pieces.count(t.substr(i, kSecretPiece)))
+        std::fill(mark.begin() + static_cast<ptrdiff_t>(i), mark.begin() + static_cast<ptrdiff_t>(i + kSecretPiece), 1);
+  }
+  for (size_t n = std::min(std::min(form.size() - 1, kSecretPiece - 1), text.size()); n >= 4; --n) {
+    if (text.compare(text.size() - n, n, form, 0, n) == 0) {
+      std::fill(mark.end() - static_cast<ptrdiff_t>(n), mark.end(), 1);
+      break;
+    }
+  }
 }
 
 }  // namespace
 
 std::string redact_secrets(std::string text, const std::vector<std::string>& secrets) {
+  std::vector<char> mark(text.size(), 0);
+  bool any = false;
   for (const auto& s : secrets) {
     if (s.size() < 4) continue;
-    replace_all(text, s);
+    any = true;
+    mark_secret(text, s, mark);
     std::string encoded = percent_encode(s);
-    if (encoded != s) replace_all(text, encoded);
-    // An excerpt cut at its length limit may end inside a secret: drop such a tail too.
-    const std::string* forms[] = {&s, &encoded};
-    for (const std::string* form : forms) {
-      for (size_t n = std::min(form->size() - 1, text.size()); n >= 4; --n) {
-        if (text.compare(text.size() - n, n, *form, 0, n) == 0) {
-          text.replace(text.size() - n, n, "[redacted]");
-          break;
-        }
-      }
-    }
+    if (encoded != s) mark_secret(text, encoded, mark);
   }
-  return text;
+  if (!any || std::find(mark.begin(), mark.end(), 1) == mark.end()) return text;
+  // Each run of marked bytes (a secret, pieces of one, secrets side by side) becomes one mark.
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (!mark[i]) {
+      out += text[i++];
+      continue;
+    }
+    out += "[redacted]";
+    while (i < text.size() && mark[i]) ++i;
+  }
+  return out;
 }
 
 void redact_error(UpstreamError& error, const std::vector<std::string>& secrets) {

@@ -136,8 +136,10 @@ net::TransferOptions transfer_options(const ProviderConfig& config);
 net::Request json_post(const ProviderConfig& config, std::string url, const Json& body, bool stream);
 
 // Replaces every occurrence of each secret (as is, and percent-encoded as it would appear in a URL or
-// form body) with "[redacted]". Secrets shorter than 4 bytes are ignored (they would match ordinary
-// text). Applied to upstream text before it is logged or returned.
+// form body), and every piece of one of 6 bytes or more anywhere (an excerpt cut inside a key and
+// followed by more text), and a tail of 4 or 5 bytes that starts one (a field cut at its end), with
+// "[redacted]" (one mark per run). Secrets shorter than 4 bytes are ignored (they would match ordinary
+// text). Applied to upstream text before it is logged or returned (server/upstream_error.hpp).
 std::string redact_secrets(std::string text, const std::vector<std::string>& secrets);
 // redact_secrets over every text field of an error (message, upstream message/code, request id).
 void redact_error(UpstreamError& error, const std::vector<std::string>& secrets);

@@ -7,6 +7,7 @@
 
 #include "core/extract.hpp"
 #include "core/history.hpp"
+#include "core/tool_calls.hpp"
 #include "providers/provider_common.hpp"
 #include "providers/registry.hpp"
 #include "rpc/json_text.hpp"
@@ -181,7 +182,7 @@ void ChatSession::send_edit_code() {
 }
 
 bool ChatSession::over_limit(size_t more) {
-  const size_t have = result_.content.size() + result_.reasoning.size();
+  const size_t have = result_.content.size() + result_.reasoning.size() + tool_call_bytes_;
   if (have + more <= hooks_.max_response_bytes) return false;
   // A stream that never ends must not take the process's memory with it: stop the transfer and answer
   // with what the client already has (the partial text is exactly the deltas sent so far).
@@ -201,6 +202,10 @@ bool ChatSession::over_limit(size_t more) {
 
 void ChatSession::on_tool_calls(const Json& fragments) {
   if (done_) return;
+  // Tool-call fragments are part of the reply like text: they count against max_response_bytes.
+  const size_t bytes = tool_call_bytes(fragments);
+  if (over_limit(bytes)) return;
+  tool_call_bytes_ += bytes;
   streamed_ = true;  // like text: a resend could call the tools twice
   if (!request_.stream) return;
   reply_.notify("chat/delta", Json{{"id", id_}, {"seq", seq_++}, {"tool_calls", fragments}});
@@ -208,9 +213,8 @@ void ChatSession::on_tool_calls(const Json& fragments) {
 
 void ChatSession::fail(UpstreamError error) {
   if (done_) return;
-  // Upstream text (error pages that echo the request, token endpoint replies) must not carry a key
-  // to the log or the client.
-  redact_error(error, provider_.secrets());
+  // Upstream text (error pages that echo the request, token endpoint replies) reaches the log and the
+  // client only through report_upstream_error, which redacts it; the decisions below read no text.
   // Stale credentials: refresh once and resend (Qianfan 110/111, an expired Zhipu JWT).
   if (error.refresh_credentials && !refreshed_credentials_ && !streamed_) {
     refreshed_credentials_ = true;
@@ -235,18 +239,17 @@ void ChatSession::fail(UpstreamError error) {
       return;
     }
   }
-  spdlog::warn("request {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), request_.provider,
-               error.message);
-  Json data = upstream_error_data(error, request_.provider);
+  const std::string_view kind = error_kind_name(error.kind);
+  UpstreamReport report = report_upstream_error(std::move(error), provider_, request_.provider);
+  spdlog::warn("request {}: {} error from {}: {}", id_text_, kind, request_.provider, report.message);
+  Json& data = report.data;
   if (!result_.content.empty() || !result_.reasoning.empty() || !result_.tool_calls.empty()) {
     data["partial"] = {{"content", edit_ ? edit_code(/*partial=*/false) : result_.content},
                        {"reasoning", result_.reasoning}};
     if (edit_) data["partial"]["answer"] = result_.content;
     if (!result_.tool_calls.empty()) data["partial"]["tool_calls"] = result_.tool_calls;
   }
-  std::string message = error.message;
-  if (message.rfind(request_.provider, 0) != 0) message = request_.provider + ": " + message;
-  reply_.error(rpc::code::upstream_error, message, data);
+  reply_.error(rpc::code::upstream_error, report.message, data);
   finish();
 }
 

@@ -82,6 +82,7 @@ class ChatSession : public std::enable_shared_from_this<ChatSession>, public Del
   RetrySchedule retry_;
   int64_t seq_ = 0;
   size_t dropped_messages_ = 0;
+  size_t tool_call_bytes_ = 0;  // tool-call fragments so far, counted with the text against max_response_bytes
   int attempt_ = 0;
   bool refreshed_credentials_ = false;
   bool streamed_ = false;  // some text reached the client: never retry after that

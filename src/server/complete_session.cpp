@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <unordered_set>
 
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/tool_calls.hpp"
 #include "providers/provider_common.hpp"
 #include "rpc/json_text.hpp"
 #include "server/param_fields.hpp"
@@ -131,22 +133,30 @@ CompleteJob parse_complete_params(const Json& params, const Config& config) {
   }
 
   // Everything that changes the answer: the model, the trimmed text, and the options that shape it.
-  std::string key = model;
-  key += '\0';
-  key += fim::style_name(job.style);
-  key += '\0';
-  key += r.path;
-  key += '\0';
-  key += r.prefix;
-  key += '\0';
-  key += r.suffix;
-  key += '\0';
-  key += std::to_string(r.n) + "/" + std::to_string(job.max_lines) + "/" + std::to_string(r.max_tokens);
+  // Each field is length-prefixed, so no two requests share a key however their text is split between
+  // the fields (joining with a separator byte let path "x\0A" + prefix "B" meet path "x" + prefix "A\0B").
+  std::string key;
+  auto add = [&key](std::string_view v) {
+    key += std::to_string(v.size());
+    key += ':';
+    key += v;
+  };
+  auto add_number = [&add](double v) { add(Json(v).dump()); };
+  add(model);
+  add(fim::style_name(job.style));
+  add(r.path);
+  add(r.language);
+  add(r.prefix);
+  add(r.suffix);
+  add(std::to_string(r.n) + "/" + std::to_string(job.max_lines) + "/" + std::to_string(r.max_tokens));
+  add_number(r.temperature);
+  add_number(r.top_p);
+  add(std::to_string(r.stop.size()));
+  for (const auto& s : r.stop) add(s);
+  add(std::to_string(r.contexts.size()));
   for (const auto& c : r.contexts) {
-    key += '\0';
-    key += c.path;
-    key += '\0';
-    key += c.code;
+    add(c.path);
+    add(c.code);
   }
   job.cache_key = std::move(key);
   return job;
@@ -268,6 +278,8 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     void on_replace(std::string_view content, std::string_view /*reasoning*/) override {
       session.on_replace(*this, content);
     }
+    // A completion has no use for tool calls, but the decoder assembles them: they count against the cap.
+    void on_tool_calls(const Json& fragments) override { session.on_tool_calls(*this, fragments); }
 
     CompleteSession& session;
     size_t index;
@@ -277,6 +289,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     std::unique_ptr<ChatStream> stream;
     net::Transfer transfer;
     std::string body;
+    size_t tool_call_bytes = 0;
     bool keep_body = false;
     bool refreshed = false;
     bool ended = false;
@@ -299,10 +312,17 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     reply_.notify_serialized(rpc::chat_delta_text(id_text_, seq_++, content, {}, /*replace=*/true));
   }
 
+  void on_tool_calls(Leg& leg, const Json& fragments) {
+    if (done_ || leg.ended) return;
+    const size_t bytes = tool_call_bytes(fragments);
+    if (over_limit(leg, bytes)) return;
+    leg.tool_call_bytes += bytes;
+  }
+
   // A stream that never ends must not take the process's memory with it (as chat: ChatSession::over_limit).
-  // The limit is per request upstream.
+  // The limit is per request upstream; tool-call fragments count like text.
   bool over_limit(Leg& leg, size_t more) {
-    if (leg.result.content.size() + more <= max_bytes_) return false;
+    if (leg.result.content.size() + leg.tool_call_bytes + more <= max_bytes_) return false;
     spdlog::warn("complete {}: {} response over max_response_bytes ({}); stopped", id_text_, job_.request.provider,
                  max_bytes_);
     leg_failed(leg, Failure{job_.request.provider + ": the completion is longer than max_response_bytes (" +
@@ -352,6 +372,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     cap(request.options.idle_timeout_ms);
 
     leg.result = ChatResult{};
+    leg.tool_call_bytes = 0;
     leg.result.model = job_.request.model;
     leg.result.provider = job_.request.provider;
     leg.body.clear();
@@ -426,15 +447,14 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
       provider_.invalidate_credentials();
       return prepare(leg);
     }
+    const std::string_view kind = error_kind_name(error.kind);
+    UpstreamReport report = report_upstream_error(std::move(error), provider_, job_.request.provider);
     if (legs_.size() > 1)
-      spdlog::info("complete {}: {} error from {} (request {} of {}): {}", id_text_, error_kind_name(error.kind),
-                   job_.request.provider, leg.index + 1, legs_.size(), error.message);
+      spdlog::info("complete {}: {} error from {} (request {} of {}): {}", id_text_, kind, job_.request.provider,
+                   leg.index + 1, legs_.size(), report.message);
     else
-      spdlog::info("complete {}: {} error from {}: {}", id_text_, error_kind_name(error.kind), job_.request.provider,
-                   error.message);
-    std::string message = error.message;
-    if (message.rfind(job_.request.provider, 0) != 0) message = job_.request.provider + ": " + message;
-    leg_failed(leg, Failure{std::move(message), upstream_error_data(error, job_.request.provider)});
+      spdlog::info("complete {}: {} error from {}: {}", id_text_, kind, job_.request.provider, report.message);
+    leg_failed(leg, Failure{std::move(report.message), std::move(report.data)});
   }
 
   void leg_failed(Leg& leg, Failure failure) {
@@ -448,7 +468,8 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
   void succeed(Leg& leg) {
     if (done_ || leg.ended) return;
     leg.ended = true;  // the transfer may still read the stream's terminator (connection reuse)
-    if (!leg.body.empty()) leg.texts = fim::choice_texts(leg.body);
+    // At most n choices: a reply with more (or with indexes >= n) must not cost time or cache room.
+    if (!leg.body.empty()) leg.texts = fim::choice_texts(leg.body, static_cast<size_t>(std::max(1, leg.request.n)));
     if (leg.texts.empty()) leg.texts.push_back(leg.result.content);
     leg_ended();
   }
@@ -465,6 +486,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
     CompleteAnswer answer;
     const Leg* first = nullptr;
     std::optional<Usage> usage;
+    std::unordered_set<std::string> seen;  // distinct candidates in O(1) each
     for (const auto& leg : legs_) {
       if (leg->result.usage) {
         Usage& u = usage ? *usage : usage.emplace();
@@ -476,8 +498,7 @@ class CompleteSession : public std::enable_shared_from_this<CompleteSession> {
       if (!first) first = leg.get();
       for (const auto& t : leg->texts) {
         std::string c = fim::clean_completion(t, r.prefix, r.suffix, opts);
-        if (c.empty() || std::find(answer.candidates.begin(), answer.candidates.end(), c) != answer.candidates.end())
-          continue;
+        if (c.empty() || !seen.insert(c).second) continue;
         answer.candidates.push_back(std::move(c));
       }
     }
@@ -530,6 +551,8 @@ CompleteService::~CompleteService() {
 }
 
 void CompleteService::reconfigure(const Config& config) {
+  // Answers still in flight were asked of the old configuration: they must not fill the new cache.
+  ++generation_;
   cache_.clear();
   cache_.set_capacity(static_cast<size_t>(config.completion.cache_size));
 }
@@ -564,7 +587,7 @@ void CompleteService::start(const Json& params, const Config& config, rpc::Reply
   auto cookie = hooks_.cancels.add(session->id(), [weak] {
     if (auto s = weak.lock()) s->cancel("Request cancelled");
   });
-  sessions_[session.get()] = Running{session, cookie};
+  sessions_[session.get()] = Running{session, cookie, generation_};
   session->start();
 }
 
@@ -572,6 +595,7 @@ void CompleteService::ended(CompleteSession* session, const CompleteAnswer* answ
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   auto keep = std::move(it->second.session);
+  const bool current = it->second.generation == generation_;
   hooks_.cancels.remove(it->second.cancel);
   sessions_.erase(it);
   const CompleteJob& job = keep->job();
@@ -579,7 +603,7 @@ void CompleteService::ended(CompleteSession* session, const CompleteAnswer* answ
     auto d = by_document_.find(job.document);
     if (d != by_document_.end() && d->second.lock() == keep) by_document_.erase(d);
   }
-  if (answer && !answer->candidates.front().empty()) cache_.put(job.cache_key, *answer);
+  if (answer && current && !answer->candidates.front().empty()) cache_.put(job.cache_key, *answer);
   if (sessions_.empty() && hooks_.idle) hooks_.idle();
   // The session may still be on the stack; release it from the loop.
   asio::post(hooks_.io, [keep = std::move(keep)] {});

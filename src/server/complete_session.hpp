@@ -48,7 +48,8 @@ struct CompleteJob {
   std::string provider_kind;  // the instance's provider kind ("zhipu", "openai", ...)
   int max_lines = 0;
   std::string document;   // "" = no latest-wins grouping
-  std::string cache_key;  // model, trimmed prefix and suffix, n, max_lines
+  std::string cache_key;  // length-prefixed: model, style, path, language, trimmed text, n, max_lines,
+                          // max_tokens, temperature, top_p, stop, contexts
 };
 
 // Parses `complete` params against the configuration; throws rpc::RpcError(-32602) naming the field.
@@ -102,9 +103,11 @@ class CompleteService {
   struct Running {
     std::shared_ptr<CompleteSession> session;
     rpc::CancelMap::Cookie cancel;  // its own entry, even when the client reused its id
+    uint64_t generation = 0;        // the configuration it was started under (generation_)
   };
   std::map<CompleteSession*, Running> sessions_;
   std::map<std::string, std::weak_ptr<CompleteSession>> by_document_;
+  uint64_t generation_ = 0;  // bumped by reconfigure(): a session's answer is cached only in its generation
 };
 
 }  // namespace glm

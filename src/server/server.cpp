@@ -17,6 +17,7 @@ Server::Server(asio::io_context& io, Config config, rpc::SendFn send, std::funct
       dispatcher_(std::move(send)),
       http_(std::move(http)) {
   dispatcher_.set_max_depth(static_cast<size_t>(config_.max_json_depth));
+  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   complete_ = std::make_unique<CompleteService>(
       CompleteService::Hooks{io_, [this](const std::string& name) { return provider(name); },
                              [this] { return http_client(); }, cancels_, [this] { exit_if_drained(); }});
