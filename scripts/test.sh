@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README): installs what is missing, builds glm-server twice (the users' Release
 # build through `make`, and ASan+UBSan with -Werror) and runs every test suite under both: C++ unit and
-# protocol tests, the Neovim suite against the real server and the mock provider, the tmux end-to-end tests, the LSP clients (Neovim,
-# Emacs/eglot, vscode-languageserver-protocol), after a formatting check and before a bounded fuzzing run.
+# protocol tests, the Neovim suite against the real server and the mock provider, the tmux end-to-end
+# tests, the LSP clients (Neovim, Emacs/eglot, vscode-languageserver-protocol), after a formatting check
+# and before a bounded fuzzing run.
 # The release build also runs the editor matrix (scripts/editors.sh): the Neovim suite on Neovim 0.10 and
 # the newest (0.12), the tmux tests on the newest, Neovim 0.12's and Helix's LSP clients on the screen,
 # Emacs 30's eglot and lsp-mode.
