@@ -34,8 +34,8 @@ printf 'local function greet(name)\n  return "hello " .. name\nend\n' >"$tmp/dem
 # No key anywhere: the environment is cleared of every provider variable, HOME has no config file.
 no_keys="env -u ZHIPUAI_API_KEY -u ZAI_API_KEY -u DASHSCOPE_API_KEY -u QIANFAN_AK -u QIANFAN_SK -u QIANFAN_API_KEY -u OPENAI_API_KEY"
 run_env="PATH=$tmp/bin:$PATH HOME=$home XDG_CONFIG_HOME=$home/.config XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_STATE_HOME=$tmp/state GLM_BUILD=$bdir"
-demo_mocks() { pgrep -f 'glm-mock-provider --demo' | wc -l; }
-before=$(demo_mocks)
+# Whether something listens on 127.0.0.1:$1 (the demo provider's port, from run.sh's message).
+listening() { grep -qi "0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp; }
 
 tmux -S "$sock" -f /dev/null new-session -d -s "$session" -x 110 -y 36 \
   "$no_keys $run_env $root/scripts/run.sh $tmp/demo.lua 2>$tmp/run.err; echo RUN-EXITED; sleep 30"
@@ -43,6 +43,8 @@ tmux -S "$sock" set-option -t "$session" status off >/dev/null
 check "neovim starts with the file open" wait_for '^ +1 local function greet' 60
 check "the demo banner is on screen" wait_for 'GLM demo mode: a bundled mock answers, not a model' 5
 check "run.sh said it starts in demo mode" grep -q 'DEMO MODE' "$tmp/run.err"
+demo_port=$(sed -n 's/.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$tmp/run.err" | head -1)
+check "the demo provider listens on 127.0.0.1" listening "${demo_port:-0}"
 check "the user's own option (number) is in effect" wait_for '^ +3 end' 1
 keys ':lua print("glm-opts", require("glm.config").get().float.width, require("glm.config").get().complete.debounce_ms)' Enter
 check "the user's setup() is kept (float width 61, debounce 77)" wait_for 'glm-opts 61 77' 5
@@ -76,8 +78,8 @@ quit_nvim_run() {
 }
 check "neovim exits" quit_nvim_run
 i=0
-while [ "$(demo_mocks)" -gt "$before" ] && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
-check "the demo provider exits with neovim" test "$(demo_mocks)" -le "$before"
+while listening "${demo_port:-0}" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+check "the demo provider exits with neovim" sh -c "! grep -qi '0100007F:$(printf '%04X' "${demo_port:-0}") 00000000:0000 0A' /proc/net/tcp"
 tmux -S "$sock" kill-session -t "$session" 2>/dev/null
 
 # With a key: no demo, the model is the server's default.
