@@ -17,6 +17,7 @@
 #include "fuzz_util.hpp"
 #include "providers/provider.hpp"
 #include "providers/qianfan.hpp"
+#include "providers/registry.hpp"
 
 #ifndef GLM_FUZZ_PROVIDER
 #error "GLM_FUZZ_PROVIDER must name the provider"

@@ -698,11 +698,7 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
     e = next;
   }
   job->start = doc->position_of(s, caps_.encoding);
-  job->end = doc->position_of(e, caps_.encoding);
-  if (e == text.size() && !text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-    // position_of(size) is the start of the empty last line: correct as the range end.
-    job->end = doc->position_of(e, caps_.encoding);
-  }
+  job->end = doc->position_of(e, caps_.encoding);  // at the text's end: the start of its empty last line
   job->code = text.substr(s, e - s);
   if (job->code.find_first_not_of(" \t\r\n") == std::string::npos)
     throw rpc::invalid_params("arguments[0].range: the selection is empty");

@@ -97,8 +97,6 @@ class Provider {
   virtual std::vector<std::string> secrets() const { return {}; }
 };
 
-// Creates the provider named by config.name (zhipu, dashscope, dashscope-compat, qianfan, openai);
-// nullptr for an unknown name.
-std::unique_ptr<Provider> make_provider(const ProviderConfig& config, ProviderContext context);
+// make_provider(): in registry.hpp, with the table of provider kinds.
 
 }  // namespace glm

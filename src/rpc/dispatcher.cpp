@@ -201,7 +201,8 @@ void Dispatcher::dispatch_one(const Json& m, const MessageText& text, Framing fr
     return;
   }
   if (method_it == m.end() || !method_it->is_string()) {
-    // A response object from the client (we never send requests): not a request.
+    // A response from the client with no response handler set (only LSP mode sends requests to the
+    // client): not a valid request.
     return invalid("missing \"method\" string");
   }
   const std::string method = method_it->get<std::string>();

@@ -71,8 +71,8 @@ class Dispatcher {
 
   void on_request(const std::string& method, RequestHandler handler);
   void on_notification(const std::string& method, NotificationHandler handler);
-  // Called for any request whose method has no handler before the "method not found" reply;
-  // returning true means it was handled (used to reject everything after shutdown).
+  // Called for every request, before its handler is looked up; returning true means the gate answered
+  // it and no handler runs (the server rejects every request after `shutdown` this way).
   void set_request_gate(std::function<bool(const std::string& method, Reply& reply)> gate);
   // Responses from the client to requests the server sent it (LSP mode sends window/* and workspace/*
   // requests): a message with an id, no method and a result or error goes here instead of being

@@ -3,6 +3,7 @@
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "providers/registry.hpp"
 #include "server/chat_session.hpp"
 #include "server/complete_session.hpp"
 #include "server/listing.hpp"

@@ -1,4 +1,4 @@
-// How an upstream failure reaches the client: the `data` of a -32000 error reply (docs/protocol.md,
+// How an upstream failure reaches the client: the `data` of a -32001 error reply (docs/protocol.md,
 // "Errors"), shared by `chat`/`explain` (chat_session) and `complete` (complete_session).
 #pragma once
 

@@ -7,6 +7,7 @@
 #include "provider_test_util.hpp"
 #include "providers/openai.hpp"
 #include "providers/provider_common.hpp"
+#include "providers/registry.hpp"
 
 using namespace glm;
 using namespace glm::test;
