@@ -176,3 +176,61 @@ T.test('an edit that fails closes its preview and says why, once', function()
   T.eq(#T.notes_at(vim.log.levels.ERROR), 1, 'one error message')
   T.eq(lines(buf), SOURCE)
 end)
+
+T.test('one answer, one edit: :GlmEdit and LSP Rewrite (glm-server --lsp) turn it into the same change', function()
+  T.setup()
+  -- A messy answer: thinking, a sentence, a fence, the indentation lost, a closing note.
+  local answer = fixture(
+    'edit_same.md',
+    table.concat({
+      '<think>The user wants the empty list handled.</think>',
+      'Sure! Here is the updated function:',
+      '```python',
+      'def mean(xs):',
+      '    if not xs:',
+      '        return 0.0',
+      '    return sum(xs) / len(xs)',
+      '```',
+      'This returns 0.0 for an empty list.',
+    }, '\n')
+  )
+  local instruction = 'handle empty lists mock:reply_file=' .. answer
+  -- Through the plugin.
+  local a = T.open_file('same_a.py', SOURCE)
+  vim.cmd('1,5GlmEdit ' .. instruction)
+  local p = require('glm.preview').current()
+  wait_idle()
+  api.nvim_set_current_win(p.prop_win)
+  T.feed('ga')
+  T.ok(p.closed, 'accepted')
+  -- Through LSP mode, with Neovim's own client, on an identical file.
+  local b = T.open_file('same_b.py', SOURCE)
+  local id = vim.lsp.start_client({
+    name = 'glm-same-edit',
+    cmd = { T.server, '--lsp' },
+    root_dir = T.tmp,
+    init_options = { config = T.config().server.config },
+  })
+  vim.lsp.buf_attach_client(b, id)
+  local client = vim.lsp.get_client_by_id(id)
+  T.wait(function()
+    return client.initialized
+  end, 5000, 'the LSP client to initialize')
+  local tick = api.nvim_buf_get_changedtick(b)
+  client.request('workspace/executeCommand', {
+    command = 'glm.rewrite',
+    arguments = {
+      {
+        uri = vim.uri_from_bufnr(b),
+        range = { start = { line = 0, character = 0 }, ['end'] = { line = 5, character = 0 } },
+        instruction = instruction,
+      },
+    },
+  }, function() end, b)
+  T.wait(function()
+    return api.nvim_buf_get_changedtick(b) ~= tick
+  end, 8000, 'the LSP rewrite to apply')
+  vim.lsp.stop_client(id)
+  T.eq(lines(a)[2], '    if not xs:', 'the plugin applied the code')
+  T.eq(lines(b), lines(a), 'the same edit both ways')
+end)
