@@ -1,8 +1,10 @@
--- :[range]GlmAction [name]: a small prompt library. Each action runs on the range (or the whole buffer)
--- and opens its answer like :GlmAsk (a float; `ga` applies a code block from it), like :GlmExplain,
--- or like :GlmEdit (a diff preview to accept or reject).
+-- :[range]GlmAction [name]: the action library. The built-in actions (explain, review, fix, tests,
+-- document, commit) and the server config's own are the server's (`actions/list`, also in initialize's
+-- result; docs/protocol.md "Actions"), the same list LSP mode offers as code actions. Each runs on the
+-- range (or the whole buffer) and opens its answer like :GlmAsk (a float; `ga` applies a code block from
+-- it), like :GlmExplain, or like :GlmEdit (a diff preview to accept or reject).
 --
--- setup({ actions = { name = spec | false } }) adds actions, changes fields of built-in ones, or
+-- setup({ actions = { name = spec | false } }) adds actions, changes fields of the server's ones, or
 -- (false) removes them. A spec:
 --   description  shown in the picker
 --   kind         'ask' (default) | 'edit' | 'explain'
@@ -19,55 +21,42 @@ local M = {}
 
 M.MAX_DIFF_BYTES = 200 * 1024
 
-M.builtin = {
-  explain = {
-    description = 'Explain the code',
-    kind = 'explain',
-    prompt = 'Explain what this code does, how, and anything surprising in it.',
-  },
-  review = {
-    description = 'Review: bugs, edge cases, risks, readability',
-    kind = 'ask',
-    prompt = 'Review this code. List concrete problems (bugs, unhandled edge cases, security, performance, '
-      .. 'readability), each with the line it is on and a suggested fix. Say so plainly if you find none.',
-  },
-  fix = {
-    description = 'Fix the bugs (and the diagnostics) in the code',
-    kind = 'edit',
-    diagnostics = true,
-    prompt = 'Fix the bugs in this code, including the problems in the diagnostics listed. '
-      .. 'Keep everything else (behaviour, names, style) as it is.',
-  },
-  tests = {
-    description = 'Write unit tests for the code',
-    kind = 'ask',
-    prompt = 'Write unit tests for this code with the test framework a project in this language most likely '
-      .. 'uses. Cover normal cases, edge cases and errors. Answer with one code block holding the tests.',
-    apply = 'insert', -- the tests go below the code, never in its place
-  },
-  document = {
-    description = 'Add documentation comments',
-    kind = 'edit',
-    prompt = 'Add documentation comments to this code in the usual style of the language (docstrings, '
-      .. 'LuaLS, JSDoc, Doxygen, ...). Do not change the code itself.',
-  },
-  commit = {
-    description = 'Commit message for the staged changes (git diff --cached)',
-    kind = 'ask',
-    context = 'staged',
-    prompt = 'Write a git commit message for the staged changes below. First line: an imperative summary '
-      .. 'of at most 72 characters. Then a blank line and a short body wrapped at 72 columns saying what '
-      .. 'changed and why, when that is not obvious. Answer with the message only, in one ```gitcommit '
-      .. 'fenced block.',
-  },
-}
+-- The server's library, by name (starts the server when needed; nil + message when it cannot start).
+local function library()
+  local client, err = require('glm.rpc').get()
+  if not client then
+    return nil, err
+  end
+  vim.wait(3000, function()
+    return client.ready or not client:is_running()
+  end, 5)
+  local list = client.ready and client.init_result and util.nonnil(client.init_result.actions)
+  if type(list) ~= 'table' then
+    return nil, 'glm-server did not list its actions (' .. (client.stderr_text or 'not running') .. ')'
+  end
+  local out = {}
+  for _, a in ipairs(list) do
+    out[a.name] = {
+      description = a.description,
+      kind = a.kind,
+      prompt = a.prompt,
+      context = a.context,
+      diagnostics = a.diagnostics or nil,
+      apply = a.apply ~= 'replace' and a.apply or nil,
+    }
+  end
+  return out
+end
 
 local KINDS = { ask = true, edit = true, explain = true }
 local CONTEXTS = { code = true, staged = true, none = true }
 
 -- The actions in effect (built-in merged with setup()'s), or nil and an error naming the bad one.
 function M.all()
-  local out = vim.deepcopy(M.builtin)
+  local out, lerr = library()
+  if not out then
+    return nil, lerr
+  end
   for name, spec in pairs(config.get().actions or {}) do
     if type(name) ~= 'string' then
       return nil, 'actions: names must be strings'
@@ -99,7 +88,7 @@ function M.all()
 end
 
 function M.names()
-  local all = M.all() or M.builtin
+  local all = M.all() or {}
   local names = vim.tbl_keys(all)
   table.sort(names)
   return names
@@ -198,7 +187,7 @@ function M.run(name, opts)
   if spec.diagnostics then
     local diags = diagnostics_text(buf, range[1], range[2])
     if #diags > 0 then
-      prompt = prompt .. '\n\nDiagnostics:\n' .. table.concat(diags, '\n')
+      prompt = prompt .. '\n\nDiagnostics:\n' .. table.concat(diags, '\n') -- as core/actions.cpp
     end
   end
   local context = spec.context or 'code'

@@ -218,6 +218,8 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
       c.max_response_bytes = get_int(v, "max_response_bytes", 1024, 1ll << 30, " (bytes, up to 1 GiB)");
     } else if (k == "completion") {
       if (auto err = parse_completion_config(v, c.completion)) throw Bad{*err};
+    } else if (k == "actions") {
+      if (auto err = apply_actions_config(c.actions, v)) throw Bad{*err};
     } else if (k == "prompts") {
       if (!v.is_object()) throw Bad{"prompts: expected an object"};
       for (auto p = v.begin(); p != v.end(); ++p) {
@@ -230,7 +232,7 @@ Config build(const Json& raw, std::shared_ptr<const ProviderKinds> kinds) {
       // accepted; log level is taken from the command line
     } else {
       throw Bad{k +
-                ": unknown key (known: default_model, providers, completion, prompts, max_message_bytes, "
+                ": unknown key (known: default_model, providers, completion, prompts, actions, max_message_bytes, "
                 "max_json_depth, max_response_bytes)"};
     }
   }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/actions.hpp"
 #include "core/catalog.hpp"
 #include "core/completion_config.hpp"
 #include "core/types.hpp"
@@ -63,6 +64,7 @@ struct Config {
   int64_t max_response_bytes = 8ll << 20;           // content + reasoning of one reply; more is an error
   CompletionConfig completion;                      // the `completion` section (`complete` defaults)
   PromptsConfig prompts;                            // the `prompts` section
+  std::vector<Action> actions = builtin_actions();  // the action library with the `actions` section applied
   Json raw = Json::object();                        // the merged JSON, for re-merging
   std::shared_ptr<const ProviderKinds> kinds;       // the registry's view; kept through apply_config
   // Said once at startup by the server (spdlog, so on stderr or in --log-file): e.g. a config file

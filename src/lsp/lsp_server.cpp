@@ -21,6 +21,7 @@ constexpr const char* kExplain = "glm.explain";
 constexpr const char* kAsk = "glm.ask";
 constexpr const char* kRewrite = "glm.rewrite";
 constexpr const char* kFix = "glm.fix";
+constexpr const char* kAction = "glm.action";  // an action of the library (core/actions.hpp) by name
 
 // Text sent to `complete` on each side of the cursor; the engine trims further to its own budget.
 constexpr size_t kCompletionWindow = 32 * 1024;
@@ -331,7 +332,7 @@ void LspServer::register_methods() {
           {"positionEncoding", encoding_name(caps_.encoding)},
           {"textDocumentSync", {{"openClose", true}, {"change", 2}}},
           {"codeActionProvider", {{"codeActionKinds", {"quickfix", "refactor.rewrite"}}, {"resolveProvider", false}}},
-          {"executeCommandProvider", {{"commands", {kExplain, kAsk, kRewrite, kFix}}}},
+          {"executeCommandProvider", {{"commands", {kExplain, kAsk, kRewrite, kFix, kAction}}}},
       };
       // Completion is served by the server's `complete` method: offered when the server has it.
       const Json& methods = member(member(core_result, "capabilities"), "methods");
@@ -663,18 +664,39 @@ void LspServer::code_action(const Json& params, rpc::Reply& reply) {
   add("GLM: Explain", kExplain, "", base);
   add("GLM: Ask\xE2\x80\xA6", kAsk, "", base);
   add("GLM: Rewrite\xE2\x80\xA6", kRewrite, "refactor.rewrite", base);
+  // The action library (the server's config): those that run on code; explain is the entry above.
+  for (const Action& a : core_.config().actions) {
+    if (a.context != "code" || a.name == "explain") continue;
+    Json args = base;
+    args["name"] = a.name;
+    if (a.diagnostics && diags.is_array() && !diags.empty()) {
+      args["diagnostics"] = Json::array();
+      for (size_t i = 0; i < diags.size() && i < 5; ++i) args["diagnostics"].push_back(diags[i]);
+    }
+    add("GLM: " + a.description, kAction, a.kind == "edit" ? "refactor.rewrite" : "", std::move(args));
+  }
   reply.result(std::move(actions));
 }
 
 void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
-  const std::string command = need_string(params, "command", "");
-  if (command != kExplain && command != kAsk && command != kRewrite && command != kFix)
+  std::string command = need_string(params, "command", "");
+  if (command != kExplain && command != kAsk && command != kRewrite && command != kFix && command != kAction)
     throw rpc::invalid_params("command: unknown command '" + command +
-                              "' (glm.explain, glm.ask, glm.rewrite, glm.fix)");
+                              "' (glm.explain, glm.ask, glm.rewrite, glm.fix, glm.action)");
   const Json& arguments = member(params, "arguments");
   if (!arguments.is_array() || arguments.empty() || !arguments[0].is_object())
     throw rpc::invalid_params("arguments: expected [{uri, range, ...}]");
   const Json& a = arguments[0];
+  // A library action runs as the command of its kind: an edit as a rewrite, the others as a question.
+  const Action* action = nullptr;
+  if (command == kAction) {
+    const std::string name = need_string(a, "name", "arguments[0].");
+    for (const Action& x : core_.config().actions)
+      if (x.name == name) action = &x;
+    if (!action || action->context != "code")
+      throw rpc::invalid_params("arguments[0].name: no action '" + name + "' that runs on code");
+    command = action->kind == "edit" ? kRewrite : kAsk;
+  }
   auto job = std::make_shared<Job>();
   job->command = command;
   job->uri = need_string(a, "uri", "arguments[0].");
@@ -717,8 +739,8 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
   job->where = std::filesystem::path(job->path).filename().string() + ":" + std::to_string(job->start.line + 1);
   if (member(a, "question").is_string()) job->question = a["question"].get<std::string>();
   if (member(a, "instruction").is_string()) job->question = a["instruction"].get<std::string>();
-  if (command == kFix) {
-    std::string msgs;
+  if (command == kFix || (action && action->diagnostics)) {
+    std::vector<std::string> msgs;
     const Json& diags = member(a, "diagnostics");
     if (diags.is_array()) {
       for (const auto& dg : diags) {
@@ -728,15 +750,26 @@ void LspServer::execute_command(const Json& params, rpc::Reply& reply) {
         // The client's line may be anything up to INT64_MAX: it is clamped into the document before
         // any arithmetic (line + 1 overflowed).
         dp = doc->position_of(doc->offset_of(dp, caps_.encoding), caps_.encoding);
-        msgs += "- line " + std::to_string(dp.line + 1) + ": " + dg["message"].get<std::string>();
-        if (member(dg, "source").is_string()) msgs += " (" + dg["source"].get<std::string>() + ")";
-        msgs += "\n";
+        std::string line = "line " + std::to_string(dp.line + 1) + ": " + dg["message"].get<std::string>();
+        if (member(dg, "source").is_string()) line += " (" + dg["source"].get<std::string>() + ")";
+        msgs.push_back(std::move(line));
       }
     }
-    if (msgs.empty()) throw rpc::invalid_params("arguments[0].diagnostics: expected [{range, message}]");
-    job->question = "Fix the problem reported by these diagnostics, changing as little as possible:\n" + msgs;
+    if (command == kFix) {
+      if (msgs.empty()) throw rpc::invalid_params("arguments[0].diagnostics: expected [{range, message}]");
+      // The library's fix prompt (config `actions.fix`), as the plugin's "fix" action sends it.
+      std::string prompt = "Fix the problems in the diagnostics listed, changing as little as possible.";
+      for (const Action& x : core_.config().actions)
+        if (x.name == "fix" && x.kind == "edit") prompt = x.prompt;
+      job->question = with_diagnostics(prompt, msgs);
+    } else {
+      job->question = with_diagnostics(action->prompt, msgs);
+    }
+  } else if (action) {
+    job->question = action->prompt;
   }
-  job->title = command == kExplain   ? "GLM: Explain"
+  job->title = action                ? "GLM: " + action->description
+               : command == kExplain ? "GLM: Explain"
                : command == kAsk     ? "GLM: Ask"
                : command == kRewrite ? "GLM: Rewrite"
                                      : "GLM: Fix";

@@ -137,7 +137,8 @@ void Server::initialize(const Json& params, rpc::Reply& reply) {
                 {"default_model", config_.default_model},
                 {"config_file", config_file_.empty() ? Json(nullptr) : Json(config_file_)},
                 {"providers", std::move(providers)},
-                {"models", models_json()}});
+                {"models", models_json()},
+                {"actions", actions_json(config_.actions)}});
 }
 
 void Server::register_lifecycle() {
@@ -173,6 +174,9 @@ void Server::register_chat() {
   auto& d = dispatcher_;
   d.on_request("models/list", [this](const Json&, rpc::Reply& reply) { reply.result({{"models", models_json()}}); });
   d.on_request("providers/list", [this](const Json&, rpc::Reply& reply) { reply.result(list_providers(config_)); });
+  d.on_request("actions/list", [this](const Json&, rpc::Reply& reply) {
+    reply.result({{"actions", actions_json(config_.actions)}});
+  });
 
   d.on_request(
       "chat", [this](const Json& params, rpc::Reply& reply) { start_chat(parse_chat_params(params, config_), reply); });

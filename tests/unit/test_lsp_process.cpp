@@ -176,7 +176,8 @@ TEST_CASE("lsp: initialize negotiates the position encoding and answers a standa
     CHECK(r["result"]["capabilities"]["positionEncoding"] == "utf-8");
     CHECK(r["result"]["serverInfo"]["name"] == "glm-server");
     CHECK(r["result"]["capabilities"]["textDocumentSync"]["change"] == 2);
-    CHECK(r["result"]["capabilities"]["executeCommandProvider"]["commands"].size() == 4);
+    CHECK(r["result"]["capabilities"]["executeCommandProvider"]["commands"] ==
+          Json({"glm.explain", "glm.ask", "glm.rewrite", "glm.fix", "glm.action"}));
   }
   SECTION("utf-16 by default") {
     Client c;
@@ -234,18 +235,29 @@ TEST_CASE("lsp: code actions on a range, with Fix for each diagnostic, filtered 
   params["context"]["diagnostics"] = Json::array({diag});
   Json r = c.request("textDocument/codeAction", params);
   const Json& actions = r["result"];
-  REQUIRE(actions.size() == 4);
+  // Fix per diagnostic, Explain, Ask, Rewrite, then the action library's actions on code (not commit,
+  // which works on the staged diff; explain is the entry above).
+  REQUIRE(actions.size() == 8);
   CHECK(actions[0]["title"] == "GLM: Fix this diagnostic: undefined global 'y'");
   CHECK(actions[0]["kind"] == "quickfix");
   CHECK(actions[0]["command"]["command"] == "glm.fix");
   CHECK(actions[1]["command"]["command"] == "glm.explain");
   CHECK(actions[2]["command"]["command"] == "glm.ask");
   CHECK(actions[3]["kind"] == "refactor.rewrite");
+  std::vector<std::string> library;
+  for (size_t i = 4; i < actions.size(); ++i) {
+    CHECK(actions[i]["command"]["command"] == "glm.action");
+    library.push_back(actions[i]["command"]["arguments"][0]["name"]);
+  }
+  CHECK(library == std::vector<std::string>{"review", "fix", "tests", "document"});
+  CHECK(actions[4]["title"] == "GLM: Review: bugs, edge cases, risks, readability");
+  CHECK(actions[5]["command"]["arguments"][0]["diagnostics"] == Json::array({diag}));  // fix takes them along
+  CHECK(actions[5]["kind"] == "refactor.rewrite");
   Json only =
       c.request("textDocument/codeAction", {{"textDocument", {{"uri", "file:///t/a.lua"}}},
                                             {"range", range(0, 0, 0, 5)},
                                             {"context", {{"diagnostics", Json::array()}, {"only", {"refactor"}}}}});
-  REQUIRE(only["result"].size() == 1);
+  REQUIRE(only["result"].size() == 3);  // Rewrite, and the library's edits: fix, document
   CHECK(only["result"][0]["command"]["command"] == "glm.rewrite");
 }
 
@@ -460,7 +472,7 @@ TEST_CASE("lsp: bad input gets errors, never a crash") {
   change("file:///t/x.lua", {{"range", "bad"}, {"text", "y"}});
   Json r = c.request("textDocument/codeAction",
                      {{"textDocument", {{"uri", "file:///t/x.lua"}}}, {"range", range(0, 0, 0, 1)}});
-  CHECK(r["result"].size() == 3);
+  CHECK(r["result"].size() == 7);
   // Nesting deeper than max_json_depth is refused before parsing, as in JSON-RPC mode.
   std::string deep = R"({"jsonrpc":"2.0","id":99,"method":"textDocument/codeAction","params":{"x":)" +
                      std::string(2000, '[') + std::string(2000, ']') + "}}";
@@ -680,7 +692,7 @@ TEST_CASE("lsp: glm.fix with a diagnostic on line INT64_MAX is answered, the lin
   CHECK(r["result"].is_null());
   REQUIRE(c.wait([&] { return !c.mock.requests().empty(); }));
   std::string prompt = last_user_message(c.mock);
-  CHECK_THAT(prompt, Catch::Contains("- line 3: boom"));  // the end of the document
+  CHECK_THAT(prompt, Catch::Contains("\nline 3: boom"));  // the end of the document
   CHECK_THAT(prompt, !Catch::Contains("-922337"));
   CHECK(c.request("shutdown", nullptr)["result"].is_null());
 }
@@ -802,4 +814,33 @@ TEST_CASE("lsp: one didChange with 20,000 edits along one 8 MB line (utf-16, fro
   std::printf("didChange with 20,000 edits along one 8 MB line, then codeAction: %.3f s\n", seconds);
   CHECK(r["result"][0]["command"]["arguments"][0]["version"] == 2);
   CHECK(seconds < 3.0);
+}
+
+TEST_CASE("lsp: the action library as code actions: the server's prompts, the config's own actions") {
+  Client c;
+  c.initialize(full_caps());
+  // The config adds an action and removes one (the same `actions` section as in JSON-RPC mode).
+  Json cfg = {{"actions",
+               {{"tests", false},
+                {"shorten", {{"description", "Make it shorter"}, {"kind", "edit"}, {"prompt", "Shorten this."}}}}}};
+  c.notify("workspace/didChangeConfiguration", {{"settings", {{"glm", {{"config", cfg}}}}}});
+  c.open("file:///t/lib.lua", "local x = 1\n");
+  Json r = c.request("textDocument/codeAction",
+                     {{"textDocument", {{"uri", "file:///t/lib.lua"}}}, {"range", range(0, 0, 0, 11)}});
+  REQUIRE(c.wait([&] {
+    r = c.request("textDocument/codeAction",
+                  {{"textDocument", {{"uri", "file:///t/lib.lua"}}}, {"range", range(0, 0, 0, 11)}});
+    for (const auto& a : r["result"])
+      if (a["title"] == "GLM: Make it shorter") return true;
+    return false;
+  }));
+  for (const auto& a : r["result"]) CHECK(a["title"] != "GLM: Write unit tests for the code");
+  // Review runs with the library's prompt as the question.
+  Json run = c.exec("glm.action", {{"uri", "file:///t/lib.lua"}, {"range", range(0, 0, 0, 11)}, {"name", "review"}});
+  CHECK(run["result"].is_null());
+  REQUIRE(c.wait([&] { return !c.mock.requests().empty(); }));
+  CHECK_THAT(last_user_message(c.mock), Catch::Contains("Review this code. List concrete problems"));
+  // An unknown name is a clear error.
+  Json bad = c.exec("glm.action", {{"uri", "file:///t/lib.lua"}, {"range", range(0, 0, 0, 11)}, {"name", "nope"}});
+  CHECK_THAT(bad["error"]["message"].get<std::string>(), Catch::Contains("no action 'nope'"));
 }

@@ -1,4 +1,4 @@
--- :GlmAction: the built-in prompt library (explain, review, fix, tests, document, commit) and setup()'s
+-- :GlmAction: the server's action library (explain, review, fix, tests, document, commit) and setup()'s
 -- additions.
 local T = ...
 
@@ -205,4 +205,26 @@ T.test('setup() adds actions (prompt functions too), changes and removes built-i
   T.setup({ actions = { bad = { kind = 'shout', prompt = 'x' } } })
   vim.cmd('GlmAction bad')
   T.contains(T.notes_at(vim.log.levels.ERROR)[1], "actions.bad.kind must be ask, edit or explain, got 'shout'")
+end)
+
+T.test("the library is the server's: an action of the server's config is offered and runs", function()
+  T.setup({
+    server = {
+      config = {
+        actions = {
+          shorten = { description = 'Make it shorter', kind = 'ask', prompt = 'Say it in fewer lines.' },
+          review = false,
+        },
+      },
+    },
+  })
+  local names = require('glm.actions').names()
+  T.ok(vim.tbl_contains(names, 'shorten'), 'the server config adds: ' .. vim.inspect(names))
+  T.ok(not vim.tbl_contains(names, 'review'), 'the server config removes')
+  T.ok(vim.tbl_contains(names, 'explain'), 'the built-in ones stay')
+  open_source()
+  local n0 = #T.recorded()
+  vim.cmd('1,3GlmAction shorten')
+  wait_idle()
+  T.contains(last_user(n0), 'Say it in fewer lines.')
 end)
