@@ -12,10 +12,11 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 all: build
 
-# Configure once; later runs only rebuild (an existing build dir keeps its own settings). The stamp is a
-# file CMake writes only when configuring succeeded, so a configure that failed (say, a library not yet
-# installed) is simply retried by the next `make` instead of leaving a cache with no build files.
-STAMP := $(BUILD)/CMakeFiles/Makefile.cmake
+# Configure once; later runs only rebuild (an existing build dir keeps its own settings, e.g. a Debug or
+# ASan dir given as BUILD=). The stamp is a file CMake's generate step writes (with any generator) only
+# when configuring succeeded, so a configure that failed (say, a library not yet installed) is simply
+# retried by the next `make` instead of leaving a cache with no build files.
+STAMP := $(BUILD)/cmake_install.cmake
 $(STAMP):
 	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 

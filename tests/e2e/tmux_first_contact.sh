@@ -31,6 +31,9 @@ require('glm').setup({
 LUA
 printf 'local function greet(name)\n  return "hello " .. name\nend\n' >"$tmp/demo.lua"
 
+build_type() { sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$bdir/CMakeCache.txt"; }
+type_before=$(build_type)
+
 # No key anywhere: the environment is cleared of every provider variable, HOME has no config file.
 no_keys="env -u ZHIPUAI_API_KEY -u ZAI_API_KEY -u DASHSCOPE_API_KEY -u QIANFAN_AK -u QIANFAN_SK -u QIANFAN_API_KEY -u OPENAI_API_KEY"
 run_env="PATH=$tmp/bin:$PATH HOME=$home XDG_CONFIG_HOME=$home/.config XDG_DATA_HOME=$tmp/data XDG_CACHE_HOME=$tmp/cache XDG_STATE_HOME=$tmp/state GLM_BUILD=$bdir"
@@ -46,6 +49,7 @@ check "run.sh said it starts in demo mode" grep -q 'DEMO MODE' "$tmp/run.err"
 demo_port=$(sed -n 's/.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$tmp/run.err" | head -1)
 check "the demo provider listens on 127.0.0.1" listening "${demo_port:-0}"
 check "the user's own option (number) is in effect" wait_for '^ +3 end' 1
+check "run.sh's make kept the build directory's own settings ($type_before)" test "$(build_type)" = "$type_before"
 keys ':lua print("glm-opts", require("glm.config").get().float.width, require("glm.config").get().complete.debounce_ms)' Enter
 check "the user's setup() is kept (float width 61, debounce 77)" wait_for 'glm-opts 61 77' 5
 

@@ -26,7 +26,7 @@ if [ "\$1" = "--build" ]; then
   ln -sf "$mock" "\$2/glm-mock-provider"
 else
   while [ \$# -gt 0 ]; do [ "\$1" = "-B" ] && dir=\$2; shift; done
-  mkdir -p "\$dir/CMakeFiles" && echo "# stand-in" >"\$dir/CMakeFiles/Makefile.cmake" && echo "-- Configuring done"
+  mkdir -p "\$dir" && echo "# stand-in" >"\$dir/cmake_install.cmake" && echo "-- Configuring done"
 fi
 SH
 chmod +x "$tmp/bin/cmake"
