@@ -272,8 +272,9 @@ void QianfanStream::handle(const Json& body, bool whole) {
     usage.total_tokens = int_field(*u, "total_tokens", 0);
     usage.output_tokens =
         std::max(int_field(*u, "completion_tokens", 0), saturating_sub(usage.total_tokens, usage.input_tokens));
-    if (usage.total_tokens < usage.input_tokens + usage.output_tokens)
-      usage.total_tokens = usage.input_tokens + usage.output_tokens;
+    // Saturating: a provider's counts are untrusted (a completion_tokens near INT64_MAX overflowed here).
+    const int64_t sum = saturating_add(usage.input_tokens, usage.output_tokens);
+    if (usage.total_tokens < sum) usage.total_tokens = sum;
     result_.usage = usage;
   }
   if (bool_field(body, "need_clear_history")) {

@@ -106,4 +106,14 @@ TEST_CASE("qianfan: huge usage and token lifetimes saturate or are clamped", "[n
   CHECK(out.result.usage->total_tokens == kMax);
   CHECK(out.result.usage->input_tokens == kMin);
   CHECK(out.result.usage->output_tokens == kMax);  // total - input saturates
+
+  // input + output is saturated too (found by fuzz_provider_qianfan: 5 + INT64_MAX overflowed; UB).
+  auto big = run_stream(provider, simple_request("qianfan", "chatglm2_6b_32k"),
+                        sse_response("data: {\"result\":\"hi\",\"is_end\":true,\"usage\":"
+                                     "{\"prompt_tokens\":5,\"completion_tokens\":218446744073709551615,"
+                                     "\"total_tokens\":7}}\n\n"));
+  REQUIRE(big.done);
+  REQUIRE(big.result.usage);
+  CHECK(big.result.usage->output_tokens == kMax);
+  CHECK(big.result.usage->total_tokens == kMax);
 }
