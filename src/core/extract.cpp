@@ -3,56 +3,21 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace glm::extract {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-bool is_blank(std::string_view s) { return std::all_of(s.begin(), s.end(), is_space); }
-
-std::string_view ltrim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  return s;
-}
-std::string_view rtrim(std::string_view s) {
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-std::string_view trim(std::string_view s) { return rtrim(ltrim(s)); }
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
-std::vector<std::string_view> split_lines(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  for (;;) {
-    size_t nl = s.find('\n', pos);
-    if (nl == std::string_view::npos) {
-      out.push_back(s.substr(pos));
-      return out;
-    }
-    out.push_back(s.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-}
-
-std::string join(const std::vector<std::string_view>& lines, size_t from, size_t to) {
-  std::string out;
-  for (size_t i = from; i < to; ++i) {
-    if (i > from) out += '\n';
-    out.append(lines[i]);
-  }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::ends_with;
+using text::is_blank;
+using text::join_lines;
+using text::lower;
+using text::ltrim;
+using text::rtrim;
+using text::split_lines;
+using text::starts_with;
+using text::trim;
 
 std::string_view leading_ws(std::string_view line) {
   size_t n = 0;
@@ -175,7 +140,7 @@ std::vector<Block> fenced_blocks(std::string_view markdown) {
     Block b;
     std::string_view info = trim(open->info);
     b.lang = std::string(info.substr(0, info.find_first_of(" \t{")));
-    b.code = join(lines, open_at + 1, std::min(close_at, lines.size()));
+    b.code = join_lines(lines, open_at + 1, std::min(close_at, lines.size()));
     b.open_line = open_at;
     b.close_line = close_at;
     b.closed = closed;
@@ -244,7 +209,7 @@ std::string strip_prose(std::string_view text) {
          (is_blank(lines[to - 1]) ||
           (is_prose_closer(lines[to - 1]) && ends_sentence(trim(lines[to - 1])) && !has_code_chars(lines[to - 1]))))
     --to;
-  return join(lines, from, to);
+  return join_lines(lines, from, to);
 }
 
 std::optional<std::string> diff_new_side(std::string_view text) {
@@ -274,7 +239,7 @@ std::optional<std::string> diff_new_side(std::string_view text) {
     }
   }
   if (!hunk) return std::nullopt;
-  return join(kept, 0, kept.size());
+  return join_lines(kept, 0, kept.size());
 }
 
 std::string code_from_answer(std::string_view answer, const CodeOptions& options) {
@@ -297,7 +262,7 @@ std::string code_from_answer(std::string_view answer, const CodeOptions& options
       // Streaming (or cut off): a closing fence half written is not code.
       std::vector<std::string_view> lines = split_lines(code);
       while (!lines.empty() && is_partial_fence(lines.back())) lines.pop_back();
-      code = join(lines, 0, lines.size());
+      code = join_lines(lines, 0, lines.size());
     }
     if (best->lang == "diff" || best->lang == "patch") {
       if (auto d = diff_new_side(code)) code = *d;
@@ -314,7 +279,7 @@ std::string code_from_answer(std::string_view answer, const CodeOptions& options
     // that is all prose, e.g. a refusal, is shown as it is).
     const bool only_intro =
         std::all_of(lines.begin(), lines.end(), [](std::string_view l) { return is_blank(l) || is_prose_opener(l); });
-    code = options.partial && only_intro ? std::string() : strip_prose(join(lines, 0, lines.size()));
+    code = options.partial && only_intro ? std::string() : strip_prose(join_lines(lines, 0, lines.size()));
   }
 
   std::vector<std::string_view> lines = split_lines(code);

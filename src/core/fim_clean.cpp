@@ -1,6 +1,7 @@
 #include "core/fim_clean.hpp"
 
 #include "core/extract.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,11 +11,17 @@ namespace glm::fim {
 
 namespace {
 
+using text::ends_with;
+using text::is_blank;
+using text::join_lines;
+using text::lower;
+using text::ltrim;
+using text::rtrim;
+using text::split_lines;
+using text::starts_with;
+using text::trim;
+
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-bool is_blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return is_space(c); });
-}
 
 // Byte offset after the first `n` characters.
 size_t offset_after(std::string_view s, size_t n) {
@@ -38,55 +45,11 @@ size_t offset_of_last(std::string_view s, size_t n) {
   return i;
 }
 
-std::string_view ltrim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  return s;
-}
-std::string_view rtrim(std::string_view s) {
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-std::string_view trim(std::string_view s) { return rtrim(ltrim(s)); }
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
-std::vector<std::string_view> split_lines(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  for (;;) {
-    size_t nl = s.find('\n', pos);
-    if (nl == std::string_view::npos) {
-      out.push_back(s.substr(pos));
-      return out;
-    }
-    out.push_back(s.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-}
-
-std::string join_lines(const std::vector<std::string_view>& lines, size_t from, size_t to) {
-  std::string out;
-  for (size_t i = from; i < to; ++i) {
-    if (i > from) out += '\n';
-    out.append(lines[i]);
-  }
-  return out;
-}
-
 // Leading whitespace width (a tab counts as one: only comparisons within one file matter).
 size_t indent_of(std::string_view line) {
   size_t n = 0;
   while (n < line.size() && (line[n] == ' ' || line[n] == '\t')) ++n;
   return n;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // ---- step 1: special tokens -------------------------------------------------------------------
